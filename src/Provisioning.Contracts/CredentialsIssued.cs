@@ -1,0 +1,19 @@
+namespace Provisioning.Contracts;
+
+/// <summary>Sent only after the broker accepts the credential.</summary>
+public sealed record CredentialsIssued
+{
+    public required string TenantId { get; init; }
+
+    public required string DeviceId { get; init; }
+
+    public required string Username { get; init; }
+
+    public required string Password { get; init; }
+
+    public required string BrokerHost { get; init; }
+
+    public required int BrokerPort { get; init; }
+
+    public required DateTimeOffset IssuedAt { get; init; }
+}
