@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace Provisioning.Worker.Configuration;
+
+/// <summary>The <c>Mosquitto</c> configuration section (DESIGN.md §4).</summary>
+public sealed class MosquittoOptions
+{
+    public const string SectionName = "Mosquitto";
+
+    /// <summary>The password file Mosquitto reads; the worker owns the device lines in it.</summary>
+    public string PasswdFile { get; set; } = string.Empty;
+
+    /// <summary>Mosquitto's pid file: the reload is a SIGHUP to that pid.</summary>
+    public string PidFile { get; set; } = string.Empty;
+
+    /// <summary>The host devices are told to connect to.</summary>
+    public string BrokerHost { get; set; } = string.Empty;
+
+    /// <summary>The port devices are told to connect to.</summary>
+    public int BrokerPort { get; set; } = 1883;
+
+    /// <summary>Octal mode of the passwd file, 0640 or stricter (no bits for others, no write for group).</summary>
+    public string PasswdFileMode { get; set; } = "0640";
+
+    /// <summary>PBKDF2 iterations of new <c>$7$</c> hashes; 101 is mosquitto_passwd's default.</summary>
+    public int HashIterations { get; set; } = 101;
+
+    /// <summary>The mode as a <see cref="UnixFileMode"/>; only meaningful once validated.</summary>
+    public UnixFileMode FileMode => ParseFileMode(PasswdFileMode) ?? (UnixFileMode)0b110_100_000;
+
+    /// <summary>Parses an octal mode such as "0640"; null when it is not octal.</summary>
+    public static UnixFileMode? ParseFileMode(string? octal)
+    {
+        if (string.IsNullOrWhiteSpace(octal) || octal.Length > 4)
+        {
+            return null;
+        }
+
+        var value = 0;
+        foreach (var c in octal)
+        {
+            if (c is < '0' or > '7')
+            {
+                return null;
+            }
+
+            value = (value * 8) + (c - '0');
+        }
+
+        return (UnixFileMode)value;
+    }
+
+    /// <summary>True when the mode gives nothing to others and no write to the group (0640 or stricter).</summary>
+    public static bool IsStrictEnough(UnixFileMode mode) =>
+        (mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit)) == 0;
+
+    internal static string FormatFileMode(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0').ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Provisioning.Worker.Devices;
+
+/// <summary>The rules of DESIGN.md §2 for tenant and device ids, and the MQTT username built from them.</summary>
+public static class DeviceIdentity
+{
+    public const int MaxIdLength = 64;
+
+    /// <summary>Why <paramref name="id"/> is not a valid id, or null when it is.</summary>
+    public static string? Problem(string field, string? id)
+    {
+        if (id is null)
+        {
+            return $"{field} is missing";
+        }
+
+        if (id.Length == 0)
+        {
+            return $"{field} is empty";
+        }
+
+        if (id.Length > MaxIdLength)
+        {
+            return $"{field} is {id.Length} characters long; at most {MaxIdLength} are allowed";
+        }
+
+        foreach (var c in id)
+        {
+            if (!IsIdCharacter(c))
+            {
+                return $"{field} \"{Printable(id)}\" contains '{Printable(c.ToString())}'; only A-Z, a-z, 0-9, '_' and '-' are allowed";
+            }
+        }
+
+        return null;
+    }
+
+    public static bool IsValid([NotNullWhen(true)] string? id) => Problem("id", id) is null;
+
+    /// <summary>The MQTT username of a device: <c>{tenantId}.{deviceId}</c>.</summary>
+    public static string Username(string tenantId, string deviceId) => $"{tenantId}.{deviceId}";
+
+    /// <summary>True for names of the form the worker owns in the passwd file; operators' accounts must not take it.</summary>
+    public static bool IsDeviceUsername(string username)
+    {
+        var dot = username.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0
+            && IsValid(username[..dot])
+            && IsValid(username[(dot + 1)..]);
+    }
+
+    private static bool IsIdCharacter(char c) =>
+        c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-';
+
+    /// <summary>Escapes control and non-ASCII characters so a hostile id cannot forge log lines or hide in a message.</summary>
+    public static string Printable(string value)
+    {
+        const int MaxShown = 80;
+        var builder = new System.Text.StringBuilder();
+        foreach (var c in value.Length > MaxShown ? value[..MaxShown] : value)
+        {
+            if (c is < ' ' or > '~')
+            {
+                builder.Append($"\\u{(int)c:X4}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        if (value.Length > MaxShown)
+        {
+            builder.Append("...");
+        }
+
+        return builder.ToString();
+    }
+}
