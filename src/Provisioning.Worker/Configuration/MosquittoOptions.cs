@@ -25,6 +25,25 @@ public sealed class MosquittoOptions
     /// <summary>PBKDF2 iterations of new <c>$7$</c> hashes; 101 is mosquitto_passwd's default.</summary>
     public int HashIterations { get; set; } = 101;
 
+    /// <summary>
+    /// The passwd user the worker rotates at every reload and then logs in as, to confirm that the broker
+    /// really runs with the new file before any reply is released. Not of the device form.
+    /// </summary>
+    public string ProbeUsername { get; set; } = "provisioning-worker-probe";
+
+    /// <summary>Where the worker reaches the broker for that check; empty means <see cref="BrokerHost"/>.</summary>
+    public string ProbeHost { get; set; } = string.Empty;
+
+    /// <summary>Port for that check; 0 means <see cref="BrokerPort"/>.</summary>
+    public int ProbePort { get; set; }
+
+    /// <summary>How long the broker may take to pick up a new file after the SIGHUP.</summary>
+    public TimeSpan ReloadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public string EffectiveProbeHost => string.IsNullOrWhiteSpace(ProbeHost) ? BrokerHost : ProbeHost;
+
+    public int EffectiveProbePort => ProbePort == 0 ? BrokerPort : ProbePort;
+
     /// <summary>The mode as a <see cref="UnixFileMode"/>; only meaningful once validated.</summary>
     public UnixFileMode FileMode => ParseFileMode(PasswdFileMode) ?? (UnixFileMode)0b110_100_000;
 

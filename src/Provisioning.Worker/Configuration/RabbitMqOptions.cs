@@ -1,0 +1,23 @@
+namespace Provisioning.Worker.Configuration;
+
+/// <summary>The <c>RabbitMq</c> configuration section.</summary>
+public sealed class RabbitMqOptions
+{
+    public const string SectionName = "RabbitMq";
+
+    /// <summary><c>amqp://user:pass@host:5672/vhost</c>.</summary>
+    public string Uri { get; set; } = string.Empty;
+
+    /// <summary>Messages fetched ahead per queue.</summary>
+    public int PrefetchCount { get; set; } = 64;
+
+    /// <summary>Messages consumed at once per queue; messages of the same device are serialised by a row lock.</summary>
+    public int ConcurrentMessageLimit { get; set; } = 32;
+
+    /// <summary>Immediate retries of a transient fault before the message is dead-lettered to <c>_error</c>.</summary>
+    public int RetryLimit { get; set; } = 5;
+
+    public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

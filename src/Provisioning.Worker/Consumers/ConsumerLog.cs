@@ -1,0 +1,18 @@
+using Provisioning.Worker.Devices;
+
+namespace Provisioning.Worker.Consumers;
+
+internal static partial class ConsumerLog
+{
+    /// <summary>Ids are escaped: they are untrusted input and could otherwise forge log lines.</summary>
+    public static IDisposable? BeginScope(ILogger logger, DeviceEvent e) =>
+        logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["MessageId"] = e.MessageId,
+            ["TenantId"] = e.TenantId is null ? null : DeviceIdentity.Printable(e.TenantId),
+            ["DeviceId"] = e.DeviceId is null ? null : DeviceIdentity.Printable(e.DeviceId),
+        });
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Consumed {MessageType}: {Outcome}")]
+    public static partial void Consumed(ILogger logger, string messageType, LifecycleOutcome outcome);
+}

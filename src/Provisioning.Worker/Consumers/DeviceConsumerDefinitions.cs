@@ -1,0 +1,54 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Devices;
+
+namespace Provisioning.Worker.Consumers;
+
+/// <summary>Queue names are part of the contract; retries cover transient faults only, then MassTransit dead-letters to <c>_error</c>.</summary>
+public sealed class DeviceRegisteredConsumerDefinition : ConsumerDefinition<DeviceRegisteredConsumer>
+{
+    private readonly RabbitMqOptions _options;
+
+    public DeviceRegisteredConsumerDefinition(IOptions<RabbitMqOptions> options)
+    {
+        _options = options.Value;
+        EndpointName = DeviceLifecycleService.RegisteredConsumer;
+        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceRegisteredConsumer> consumerConfigurator, IRegistrationContext context) =>
+        ConsumerEndpoint.Configure(endpointConfigurator, _options);
+}
+
+public sealed class DeviceDeletedConsumerDefinition : ConsumerDefinition<DeviceDeletedConsumer>
+{
+    private readonly RabbitMqOptions _options;
+
+    public DeviceDeletedConsumerDefinition(IOptions<RabbitMqOptions> options)
+    {
+        _options = options.Value;
+        EndpointName = DeviceLifecycleService.DeletedConsumer;
+        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceDeletedConsumer> consumerConfigurator, IRegistrationContext context) =>
+        ConsumerEndpoint.Configure(endpointConfigurator, _options);
+}
+
+internal static class ConsumerEndpoint
+{
+    public static void Configure(IReceiveEndpointConfigurator endpoint, RabbitMqOptions options)
+    {
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.PrefetchCount = options.PrefetchCount;
+        }
+
+        endpoint.UseMessageRetry(retry =>
+        {
+            retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
+            retry.Handle<Exception>(TransientFaults.IsTransient);
+        });
+    }
+}

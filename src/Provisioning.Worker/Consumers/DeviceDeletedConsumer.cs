@@ -1,0 +1,18 @@
+using MassTransit;
+using Provisioning.Contracts;
+using Provisioning.Worker.Devices;
+
+namespace Provisioning.Worker.Consumers;
+
+public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ILogger<DeviceDeletedConsumer> logger)
+    : IConsumer<DeviceDeleted>
+{
+    public async Task Consume(ConsumeContext<DeviceDeleted> context)
+    {
+        var message = context.Message;
+        var e = DeviceEventFactory.From(context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
+        using var scope = ConsumerLog.BeginScope(logger, e);
+        var outcome = await lifecycle.DeleteAsync(e, context.CancellationToken);
+        ConsumerLog.Consumed(logger, nameof(DeviceDeleted), outcome);
+    }
+}

@@ -1,0 +1,18 @@
+using MassTransit;
+using Provisioning.Contracts;
+using Provisioning.Worker.Devices;
+
+namespace Provisioning.Worker.Consumers;
+
+public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ILogger<DeviceRegisteredConsumer> logger)
+    : IConsumer<DeviceRegistered>
+{
+    public async Task Consume(ConsumeContext<DeviceRegistered> context)
+    {
+        var message = context.Message;
+        var e = DeviceEventFactory.From(context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
+        using var scope = ConsumerLog.BeginScope(logger, e);
+        var outcome = await lifecycle.RegisterAsync(e, context.CancellationToken);
+        ConsumerLog.Consumed(logger, nameof(DeviceRegistered), outcome);
+    }
+}

@@ -1,0 +1,31 @@
+using System.Threading.Channels;
+
+namespace Provisioning.Worker.Hosting;
+
+/// <summary>A coalescing doorbell: any number of rings before the waiter wakes count as one.</summary>
+public abstract class WakeUpSignal
+{
+    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Notify() => _channel.Writer.TryWrite(true);
+
+    /// <summary>Waits for a ring or the timeout, whichever comes first; true when rung.</summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_channel.Reader.TryRead(out _))
+        {
+            return true;
+        }
+
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            return await _channel.Reader.WaitToReadAsync(timeoutSource.Token) && _channel.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+}

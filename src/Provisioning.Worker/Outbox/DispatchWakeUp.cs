@@ -1,0 +1,6 @@
+using Provisioning.Worker.Hosting;
+
+namespace Provisioning.Worker.Outbox;
+
+/// <summary>Rung when replies become deliverable (the broker applied their change).</summary>
+public sealed class DispatchWakeUp : WakeUpSignal;

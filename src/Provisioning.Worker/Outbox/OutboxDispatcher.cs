@@ -1,0 +1,146 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Persistence;
+
+namespace Provisioning.Worker.Outbox;
+
+/// <summary>
+/// Delivers the replies the broker has caught up with. Rows are claimed with a lease
+/// (<c>FOR UPDATE SKIP LOCKED</c>, no transaction held while sending), so several instances share the work;
+/// a delivered row is deleted at once, so a plaintext password does not stay at rest.
+/// </summary>
+public sealed partial class OutboxDispatcher(
+    IServiceScopeFactory scopes,
+    ReplySender sender,
+    DispatchWakeUp wakeUp,
+    IOptions<ProvisioningOptions> options,
+    TimeProvider clock,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private readonly ProvisioningOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var claimed = await DispatchBatchAsync(stoppingToken);
+                failures = 0;
+                if (claimed < _options.OutboxBatchSize)
+                {
+                    await wakeUp.WaitAsync(_options.PollInterval, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures - 1, 16))));
+                Log.DispatchFailed(logger, e, delay.TotalSeconds);
+                await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task<int> DispatchBatchAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
+        var batch = await ClaimAsync(db, cancellationToken);
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        // Replies for one device keep their order; different devices go out concurrently.
+        var results = await Task.WhenAll(batch
+            .GroupBy(row => (row.TenantId, row.DeviceId))
+            .Select(group => SendInOrderAsync(group.OrderBy(row => row.Id).ToList(), cancellationToken)));
+        var delivered = results.SelectMany(r => r.Delivered).ToArray();
+        var failed = results.SelectMany(r => r.Failed).ToList();
+
+        if (delivered.Length > 0)
+        {
+            await db.Database.ExecuteSqlAsync($"DELETE FROM outbox WHERE id = ANY({delivered})", CancellationToken.None);
+        }
+
+        foreach (var (row, error) in failed)
+        {
+            var retryAt = clock.GetUtcNow() + RetryDelay(row.Attempts);
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id}",
+                CancellationToken.None);
+            Log.DeliveryFailed(logger, row.Id, row.MessageType, row.Attempts, error);
+        }
+
+        Log.Delivered(logger, delivered.Length, failed.Count);
+        return batch.Count;
+    }
+
+    private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var leaseUntil = now + _options.OutboxLease;
+        return await db.Outbox
+            .FromSql(
+                $"""
+                UPDATE outbox SET lease_expires_at = {leaseUntil}, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM outbox
+                    WHERE NOT awaits_broker AND next_attempt_at <= {now} AND (lease_expires_at IS NULL OR lease_expires_at < {now})
+                    ORDER BY id
+                    LIMIT {_options.OutboxBatchSize}
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING *
+                """)
+            .AsNoTracking()
+            .ToListAsync(cancellationToken);
+    }
+
+    private async Task<(List<long> Delivered, List<(OutboxMessage Row, string Error)> Failed)> SendInOrderAsync(List<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        var delivered = new List<long>(rows.Count);
+        var failed = new List<(OutboxMessage, string)>();
+        foreach (var row in rows)
+        {
+            if (failed.Count > 0)
+            {
+                failed.Add((row, "an earlier reply to the same device failed"));
+                continue;
+            }
+
+            try
+            {
+                await sender.SendAsync(row, cancellationToken);
+                delivered.Add(row.Id);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                failed.Add((row, $"{e.GetType().Name}: {e.Message}"));
+            }
+        }
+
+        return (delivered, failed);
+    }
+
+    private TimeSpan RetryDelay(int attempts) =>
+        TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempts - 1, 16))));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 400, Level = LogLevel.Debug, Message = "Outbox delivered {Delivered} replies ({Failed} to retry)")]
+        public static partial void Delivered(ILogger logger, int delivered, int failed);
+
+        [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Outbox reply {OutboxId} ({MessageType}) failed on attempt {Attempts}: {Error}; it will be retried")]
+        public static partial void DeliveryFailed(ILogger logger, long outboxId, string messageType, int attempts, string error);
+
+        [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Outbox dispatch failed; retrying in {DelaySeconds:0.0} s")]
+        public static partial void DispatchFailed(ILogger logger, Exception exception, double delaySeconds);
+    }
+}

@@ -1,0 +1,48 @@
+namespace Provisioning.Worker.Outbox;
+
+/// <summary>
+/// A reply waiting to be delivered. Written in the consumer's transaction; released by the passwd
+/// projection once the broker has applied the change; deleted by the dispatcher once the broker confirmed it.
+/// </summary>
+public sealed class OutboxMessage
+{
+    public long Id { get; init; }
+
+    /// <summary>The MessageId the reply is sent with, so a redelivered reply can be recognised downstream.</summary>
+    public required Guid MessageId { get; init; }
+
+    /// <summary>Contract name, e.g. <c>CredentialsIssued</c>.</summary>
+    public required string MessageType { get; init; }
+
+    /// <summary>The contract serialised as JSON. Holds a plaintext password until delivered, then the row is deleted.</summary>
+    public required string Body { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required string DeviceId { get; init; }
+
+    /// <summary>The request's response address; null means publish.</summary>
+    public string? DestinationAddress { get; init; }
+
+    public Guid? RequestId { get; init; }
+
+    public Guid? ConversationId { get; init; }
+
+    public Guid? CorrelationId { get; init; }
+
+    /// <summary>The id of the message this replies to.</summary>
+    public Guid? InitiatorId { get; init; }
+
+    /// <summary>True until the passwd projection has made the broker accept (or refuse) the change this reply announces.</summary>
+    public bool AwaitsBroker { get; set; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public int Attempts { get; set; }
+
+    public DateTimeOffset NextAttemptAt { get; set; }
+
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    public string? LastError { get; set; }
+}

@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+using Provisioning.Worker.Consumers;
+
+namespace Provisioning.Worker.Persistence;
+
+/// <summary>
+/// Applies the EF Core migrations before anything else starts (it is registered first). A database that is
+/// still coming up is waited for; one that stays away stops the worker with the reason.
+/// </summary>
+public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimeProvider clock, ILogger<DatabaseMigrator> logger) : IHostedService
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
+                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                await db.Database.MigrateAsync(cancellationToken);
+                Log.Migrated(logger, pending.Count, string.Join(", ", pending));
+                return;
+            }
+            catch (Exception e) when (TransientFaults.IsTransient(e) && clock.GetElapsedTime(started) < Patience)
+            {
+                Log.Waiting(logger, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt)), clock, cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database schema up to date ({Count} migrations applied now: {Migrations})")]
+        public static partial void Migrated(ILogger logger, int count, string migrations);
+
+        [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Database not reachable yet (attempt {Attempt}): {Reason}")]
+        public static partial void Waiting(ILogger logger, int attempt, string reason);
+    }
+}

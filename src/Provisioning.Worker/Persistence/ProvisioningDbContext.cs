@@ -1,0 +1,83 @@
+using Microsoft.EntityFrameworkCore;
+using Provisioning.Worker.Devices;
+using Provisioning.Worker.Inbox;
+using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Projection;
+
+namespace Provisioning.Worker.Persistence;
+
+public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext> options) : DbContext(options)
+{
+    public DbSet<Device> Devices => Set<Device>();
+
+    public DbSet<InboxMessage> Inbox => Set<InboxMessage>();
+
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+
+    public DbSet<ProjectionCheckpoint> ProjectionCheckpoints => Set<ProjectionCheckpoint>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Device>(device =>
+        {
+            device.ToTable("devices");
+            device.HasKey(d => new { d.TenantId, d.DeviceId });
+            device.Property(d => d.TenantId).HasColumnName("tenant_id").HasMaxLength(DeviceIdentity.MaxIdLength);
+            device.Property(d => d.DeviceId).HasColumnName("device_id").HasMaxLength(DeviceIdentity.MaxIdLength);
+            device.Property(d => d.Username).HasColumnName("username").HasMaxLength((2 * DeviceIdentity.MaxIdLength) + 1);
+            device.Property(d => d.Status).HasColumnName("status");
+            device.Property(d => d.PasswordHash).HasColumnName("password_hash");
+            device.Property(d => d.RegisteredAt).HasColumnName("registered_at");
+            device.Property(d => d.DeletedAt).HasColumnName("deleted_at");
+            device.Property(d => d.UpdatedAt).HasColumnName("updated_at");
+            device.Property(d => d.ChangedXid).HasColumnName("changed_xid").HasDefaultValue(0L).ValueGeneratedOnAddOrUpdate();
+            device.HasIndex(d => d.ChangedXid).HasDatabaseName("ix_devices_changed_xid");
+            device.HasIndex(d => d.Username).IsUnique().HasDatabaseName("ux_devices_username");
+        });
+
+        modelBuilder.Entity<InboxMessage>(inbox =>
+        {
+            inbox.ToTable("inbox");
+            inbox.HasKey(i => new { i.MessageId, i.Consumer });
+            inbox.Property(i => i.MessageId).HasColumnName("message_id");
+            inbox.Property(i => i.Consumer).HasColumnName("consumer").HasMaxLength(100);
+            inbox.Property(i => i.ReceivedAt).HasColumnName("received_at");
+            inbox.HasIndex(i => i.ReceivedAt).HasDatabaseName("ix_inbox_received_at");
+        });
+
+        modelBuilder.Entity<OutboxMessage>(outbox =>
+        {
+            outbox.ToTable("outbox");
+            outbox.HasKey(o => o.Id);
+            outbox.Property(o => o.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            outbox.Property(o => o.MessageId).HasColumnName("message_id");
+            outbox.Property(o => o.MessageType).HasColumnName("message_type").HasMaxLength(100);
+            outbox.Property(o => o.Body).HasColumnName("body");
+            outbox.Property(o => o.TenantId).HasColumnName("tenant_id");
+            outbox.Property(o => o.DeviceId).HasColumnName("device_id");
+            outbox.Property(o => o.DestinationAddress).HasColumnName("destination_address");
+            outbox.Property(o => o.RequestId).HasColumnName("request_id");
+            outbox.Property(o => o.ConversationId).HasColumnName("conversation_id");
+            outbox.Property(o => o.CorrelationId).HasColumnName("correlation_id");
+            outbox.Property(o => o.InitiatorId).HasColumnName("initiator_id");
+            outbox.Property(o => o.AwaitsBroker).HasColumnName("awaits_broker");
+            outbox.Property(o => o.CreatedAt).HasColumnName("created_at");
+            outbox.Property(o => o.Attempts).HasColumnName("attempts");
+            outbox.Property(o => o.NextAttemptAt).HasColumnName("next_attempt_at");
+            outbox.Property(o => o.LeaseExpiresAt).HasColumnName("lease_expires_at");
+            outbox.Property(o => o.LastError).HasColumnName("last_error");
+            outbox.HasIndex(o => o.Id).HasFilter("NOT awaits_broker").HasDatabaseName("ix_outbox_ready");
+            outbox.HasIndex(o => o.Id).HasFilter("awaits_broker").HasDatabaseName("ix_outbox_awaiting_broker");
+        });
+
+        modelBuilder.Entity<ProjectionCheckpoint>(checkpoint =>
+        {
+            checkpoint.ToTable("projection_checkpoint");
+            checkpoint.HasKey(c => c.Id);
+            checkpoint.Property(c => c.Id).HasColumnName("id").ValueGeneratedNever();
+            checkpoint.Property(c => c.AppliedXmin).HasColumnName("applied_xmin");
+            checkpoint.Property(c => c.ActiveDevices).HasColumnName("active_devices");
+            checkpoint.Property(c => c.AppliedAt).HasColumnName("applied_at");
+        });
+    }
+}

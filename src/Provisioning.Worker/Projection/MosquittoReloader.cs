@@ -1,0 +1,124 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using Provisioning.Worker.Configuration;
+
+namespace Provisioning.Worker.Projection;
+
+/// <summary>
+/// Makes Mosquitto load the passwd file (SIGHUP to the pid in <c>Mosquitto:PidFile</c>), then proves it did by
+/// logging in as the probe user with the password written in that very file. The signal is asynchronous:
+/// without the proof a reply could reach a device before the broker knows its credential.
+/// </summary>
+public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options, TimeProvider clock, ILogger<MosquittoReloader> logger)
+{
+    private const int SigHup = 1;
+    private static readonly MqttClientFactory ClientFactory = new();
+
+    public async Task ReloadAsync(string probePassword, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var pid = await ReadPidAsync(settings.PidFile, cancellationToken);
+        if (Kill(pid, SigHup) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new MosquittoUnavailableException(
+                $"Cannot signal Mosquitto (pid {pid} from {settings.PidFile}): {new Win32Exception(errno).Message}. Is the broker running?");
+        }
+
+        var started = clock.GetTimestamp();
+        var attempt = 0;
+        while (true)
+        {
+            attempt++;
+            var refusal = await TryLoginAsync(settings, probePassword, cancellationToken);
+            if (refusal is null)
+            {
+                Log.Reloaded(logger, pid, clock.GetElapsedTime(started).TotalMilliseconds, attempt);
+                return;
+            }
+
+            if (clock.GetElapsedTime(started) > settings.ReloadTimeout)
+            {
+                throw new MosquittoUnavailableException(
+                    $"Mosquitto (pid {pid}) did not accept the new passwd file within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe login as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2 * attempt, 50)), clock, cancellationToken);
+        }
+    }
+
+    /// <summary>Null when the login succeeded, else why not.</summary>
+    private static async Task<string?> TryLoginAsync(MosquittoOptions settings, string password, CancellationToken cancellationToken)
+    {
+        using var client = ClientFactory.CreateMqttClient();
+        var clientOptions = new MqttClientOptionsBuilder()
+            .WithTcpServer(settings.EffectiveProbeHost, settings.EffectiveProbePort)
+            .WithCredentials(settings.ProbeUsername, password)
+            .WithClientId($"provisioning-worker-probe-{Environment.ProcessId}")
+            .WithCleanSession()
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .Build();
+        try
+        {
+            var result = await client.ConnectAsync(clientOptions, cancellationToken);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                return result.ResultCode.ToString();
+            }
+
+            await client.DisconnectAsync(cancellationToken: cancellationToken);
+            return null;
+        }
+        catch (MQTTnet.Adapter.MqttConnectingFailedException e)
+        {
+            return e.Message;
+        }
+        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return e.GetType().Name + ": " + e.Message;
+        }
+    }
+
+    private static async Task<int> ReadPidAsync(string pidFile, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(pidFile, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            throw new MosquittoUnavailableException($"Cannot read Mosquitto's pid file {pidFile} ({e.GetType().Name}). Is the broker running?", e);
+        }
+
+        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1
+            ? pid
+            : throw new MosquittoUnavailableException($"Mosquitto's pid file {pidFile} does not hold a pid.");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Mosquitto {Pid} reloaded the passwd file in {ElapsedMs:0.0} ms ({Attempts} probe logins)")]
+        public static partial void Reloaded(ILogger logger, int pid, double elapsedMs, int attempts);
+    }
+}
+
+/// <summary>The broker is down or did not take the new file: a transient fault, retried; replies wait.</summary>
+public sealed class MosquittoUnavailableException : Exception
+{
+    public MosquittoUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public MosquittoUnavailableException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
