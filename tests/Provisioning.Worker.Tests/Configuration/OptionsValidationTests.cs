@@ -1,0 +1,91 @@
+using Provisioning.Worker.Configuration;
+
+namespace Provisioning.Worker.Tests.Configuration;
+
+public class OptionsValidationTests
+{
+    private static MosquittoOptions ValidMosquitto() => new()
+    {
+        PasswdFile = Path.Combine(Path.GetTempPath(), "passwd"),
+        PidFile = "/run/mosquitto/mosquitto.pid",
+        BrokerHost = "mqtt.example.com",
+    };
+
+    [Fact]
+    public void Valid_mosquitto_options_pass() =>
+        Assert.True(new MosquittoOptionsValidator().Validate(null, ValidMosquitto()).Succeeded);
+
+    [Theory]
+    [InlineData(nameof(MosquittoOptions.PasswdFile), "", "Mosquitto:PasswdFile is required")]
+    [InlineData(nameof(MosquittoOptions.PasswdFile), "/no/such/dir/passwd", "Mosquitto:PasswdFile is '/no/such/dir/passwd'")]
+    [InlineData(nameof(MosquittoOptions.PidFile), "", "Mosquitto:PidFile is required")]
+    [InlineData(nameof(MosquittoOptions.BrokerHost), " ", "Mosquitto:BrokerHost is required")]
+    [InlineData(nameof(MosquittoOptions.PasswdFileMode), "0644", "Mosquitto:PasswdFileMode is '0644'")]
+    [InlineData(nameof(MosquittoOptions.PasswdFileMode), "rw-r", "Mosquitto:PasswdFileMode is 'rw-r'")]
+    [InlineData(nameof(MosquittoOptions.ProbeUsername), "a.b", "Mosquitto:ProbeUsername is 'a.b'")]
+    public void Invalid_mosquitto_options_name_the_key_and_the_value(string property, string value, string expected)
+    {
+        var options = ValidMosquitto();
+        typeof(MosquittoOptions).GetProperty(property)!.SetValue(options, value);
+
+        var result = new MosquittoOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, "Mosquitto:BrokerPort is 0")]
+    [InlineData(70000, "Mosquitto:BrokerPort is 70000")]
+    public void Broker_port_out_of_range_is_refused(int port, string expected)
+    {
+        var options = ValidMosquitto();
+        options.BrokerPort = port;
+
+        Assert.Contains(expected, new MosquittoOptionsValidator().Validate(null, options).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0640", true)]
+    [InlineData("0600", true)]
+    [InlineData("0400", true)]
+    [InlineData("0660", false)]
+    [InlineData("0644", false)]
+    [InlineData("0641", false)]
+    public void File_modes_must_be_0640_or_stricter(string mode, bool strictEnough) =>
+        Assert.Equal(strictEnough, MosquittoOptions.IsStrictEnough(MosquittoOptions.ParseFileMode(mode)!.Value));
+
+    [Theory]
+    [InlineData("", "RabbitMq:Uri is ''")]
+    [InlineData("http://host", "RabbitMq:Uri is 'http://host'")]
+    [InlineData("not a uri", "RabbitMq:Uri is 'not a uri'")]
+    public void A_bad_rabbitmq_uri_is_named(string uri, string expected)
+    {
+        var result = new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions { Uri = uri });
+
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_rabbitmq_uri_is_shown_without_its_password()
+    {
+        var result = new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions { Uri = "http://user:s3cret@host/" });
+
+        Assert.DoesNotContain("s3cret", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("RabbitMq:Uri", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "ConnectionStrings:Provisioning is required")]
+    [InlineData("Database=x", "ConnectionStrings:Provisioning has no Host")]
+    [InlineData("Hots=oops", "ConnectionStrings:Provisioning is not a valid Npgsql connection string")]
+    public void A_bad_connection_string_is_named(string connectionString, string expected) =>
+        Assert.Contains(expected, new DatabaseOptionsValidator().Validate(null, new DatabaseOptions { ConnectionString = connectionString }).FailureMessage, StringComparison.Ordinal);
+
+    [Fact]
+    public void Durations_must_be_positive() =>
+        Assert.Contains(
+            "Provisioning:PollInterval",
+            new ProvisioningOptionsValidator().Validate(null, new ProvisioningOptions { PollInterval = TimeSpan.Zero }).FailureMessage,
+            StringComparison.Ordinal);
+}
