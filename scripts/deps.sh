@@ -30,7 +30,8 @@ ENV_FILE="$DEPS_DIR/env"
 # Servers are machine-wide, so the record of which ones deps.sh started is machine-wide too.
 STATE_DIR=/run/provisioning-deps
 
-PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates)
+# procps (pgrep) and curl are not in a minimal Debian image, nor pulled in by the servers.
+PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps)
 
 PG_USER=provisioning
 PG_PASSWORD=provisioning
