@@ -18,7 +18,7 @@ public static class MosquittoUsername
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static bool TryValidate(string? username, [NotNullWhen(false)] out string? problem)
+    public static bool TryValidate([NotNullWhen(true)] string? username, [NotNullWhen(false)] out string? problem)
     {
         problem = Problem(username);
         return problem is null;
