@@ -7,7 +7,7 @@ namespace Provisioning.Worker.Passwd;
 internal static partial class NativeMethods
 {
     private const int AtFdCwd = -100;
-    private const uint StatxGid = 0x8;
+    private const uint StatxGid = 0x10;
     private const int ORdOnly = 0;
     private const int EPerm = 1;
 
@@ -19,7 +19,7 @@ internal static partial class NativeMethods
             return null;
         }
 
-        // struct statx has the same layout on every architecture: stx_mask at 0, stx_gid at offset 20; 256 bytes.
+        // struct statx has the same layout on every architecture: stx_mask at 0, stx_uid at 20, stx_gid at 24; 256 bytes.
         var buffer = new byte[256];
         if (Statx(AtFdCwd, path, 0, StatxGid, ref buffer[0]) != 0)
         {
@@ -32,7 +32,7 @@ internal static partial class NativeMethods
             return null;
         }
 
-        return BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(20));
+        return BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(24));
     }
 
     /// <summary>Gives <paramref name="path"/> the group <paramref name="groupId"/>; false (not an error) when not permitted.</summary>

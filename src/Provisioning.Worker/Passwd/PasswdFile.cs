@@ -136,7 +136,7 @@ public sealed class PasswdFile
 
                     if (!MosquittoPasswordHash.IsWellFormed(line.Hash))
                     {
-                        problems.Add($"line {line.Number}: user \"{shown}\" has a password hash that Mosquitto 2.0 cannot load (expected $7$<iterations>$<12-byte salt>$<64-byte key> or $6$<12-byte salt>$<64-byte hash>, base64)");
+                        problems.Add($"line {line.Number}: user \"{shown}\" has a password hash that Mosquitto 2.0 cannot load (it needs type 7 with an iteration count, or type 6, a 12-byte salt and a 64-byte key in base64)");
                     }
 
                     break;
