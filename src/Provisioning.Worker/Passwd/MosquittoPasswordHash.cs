@@ -18,7 +18,7 @@ public static class MosquittoPasswordHash
     public const int KeyLength = 64;
     public const int DefaultIterations = 101;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>A new <c>$7$</c> hash with a fresh random salt, written as mosquitto_passwd writes it (padded standard base64).</summary>
     /// <exception cref="ArgumentOutOfRangeException">iterations is below 1.</exception>
@@ -175,7 +175,7 @@ public static class MosquittoPasswordHash
 
         try
         {
-            return StrictUtf8.GetBytes(password);
+            return _strictUtf8.GetBytes(password);
         }
         catch (EncoderFallbackException)
         {

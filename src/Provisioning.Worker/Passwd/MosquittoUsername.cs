@@ -16,7 +16,7 @@ public static class MosquittoUsername
 {
     public const int MaxBytes = 65535;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static bool TryValidate([NotNullWhen(true)] string? username, [NotNullWhen(false)] out string? problem)
     {
@@ -43,7 +43,7 @@ public static class MosquittoUsername
         username = null;
         try
         {
-            var decoded = StrictUtf8.GetString(utf8);
+            var decoded = _strictUtf8.GetString(utf8);
             problem = Problem(decoded);
             if (problem is null)
             {

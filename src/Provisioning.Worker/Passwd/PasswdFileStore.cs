@@ -8,8 +8,8 @@ namespace Provisioning.Worker.Passwd;
 /// </summary>
 public sealed class PasswdFileStore
 {
-    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(2);
-    private static readonly TimeSpan LastRetry = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan _firstRetry = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan _lastRetry = TimeSpan.FromMilliseconds(50);
 
     /// <exception cref="ArgumentException">the path is empty, or the mode is looser than 0640.</exception>
     public PasswdFileStore(string path, UnixFileMode mode)
@@ -40,7 +40,7 @@ public sealed class PasswdFileStore
     /// </summary>
     public async Task<PasswdFileLock> LockAsync(CancellationToken cancellationToken)
     {
-        var delay = FirstRetry;
+        var delay = _firstRetry;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -58,7 +58,7 @@ public sealed class PasswdFileStore
             catch (IOException e) when (IsHeldByAnother(e))
             {
                 await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 3)), cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _lastRetry.Ticks));
             }
         }
     }

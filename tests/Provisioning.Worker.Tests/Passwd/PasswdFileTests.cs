@@ -5,8 +5,8 @@ namespace Provisioning.Worker.Tests.Passwd;
 
 public class PasswdFileTests
 {
-    private static readonly string HashA = MosquittoPasswordHash.Create("a", 1);
-    private static readonly string HashB = MosquittoPasswordHash.Create("b", 1);
+    private static readonly string _hashA = MosquittoPasswordHash.Create("a", 1);
+    private static readonly string _hashB = MosquittoPasswordHash.Create("b", 1);
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
@@ -14,7 +14,7 @@ public class PasswdFileTests
     public void Comments_blank_lines_CRLF_and_malformed_lines_render_back_byte_for_byte()
     {
         // Given
-        var content = Bytes($"# operators\n\nops:{HashA}\r\n   \t\n  spaced : {HashB} \nno separator here\n:{HashA}\nbad:$7$1$x$y\n#last");
+        var content = Bytes($"# operators\n\nops:{_hashA}\r\n   \t\n  spaced : {_hashB} \nno separator here\n:{_hashA}\nbad:$7$1$x$y\n#last");
         var withNewline = content.Concat("\n"u8.ToArray()).ToArray();
 
         // When
@@ -32,25 +32,25 @@ public class PasswdFileTests
     public void A_file_without_a_final_newline_gets_one()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"ops:{HashA}"));
+        var file = PasswdFile.Parse(Bytes($"ops:{_hashA}"));
 
         // When
         var rendered = file.Render();
 
         // Then
-        Assert.Equal(Bytes($"ops:{HashA}\n"), rendered);
+        Assert.Equal(Bytes($"ops:{_hashA}\n"), rendered);
     }
 
     [Fact]
     public void Usernames_and_hashes_are_trimmed_as_the_broker_trims_them()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"  spaced : {HashB} \r\nops:{HashA}:ignored\n"));
+        var file = PasswdFile.Parse(Bytes($"  spaced : {_hashB} \r\nops:{_hashA}:ignored\n"));
 
         // When / Then
         Assert.Equal(["spaced", "ops"], file.Usernames);
-        Assert.Equal(HashB, file.GetHash("spaced"));
-        Assert.Equal(HashA, file.GetHash("ops"));
+        Assert.Equal(_hashB, file.GetHash("spaced"));
+        Assert.Equal(_hashA, file.GetHash("ops"));
         Assert.True(file.Contains("spaced"));
         Assert.False(file.Contains(" spaced"));
     }
@@ -59,7 +59,7 @@ public class PasswdFileTests
     public void Malformed_lines_are_kept_and_reported_without_their_content()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"{HashA}\n:{HashB}\nnohash:\n\u0001ctl:{HashA}\n"));
+        var file = PasswdFile.Parse(Bytes($"{_hashA}\n:{_hashB}\nnohash:\n\u0001ctl:{_hashA}\n"));
 
         // When
         var malformed = file.MalformedLines;
@@ -75,7 +75,7 @@ public class PasswdFileTests
     public void Invalid_utf8_in_a_username_makes_the_line_malformed_and_kept()
     {
         // Given
-        byte[] content = [.. "ok:"u8, .. Bytes(HashA), (byte)'\n', 0xFF, 0xFE, (byte)':', .. Bytes(HashB), (byte)'\n'];
+        byte[] content = [.. "ok:"u8, .. Bytes(_hashA), (byte)'\n', 0xFF, 0xFE, (byte)':', .. Bytes(_hashB), (byte)'\n'];
 
         // When
         var file = PasswdFile.Parse(content);
@@ -90,27 +90,27 @@ public class PasswdFileTests
     public void Set_replaces_the_users_line_in_place_and_keeps_every_other_line()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"# head\nops:{HashA}\r\nother:{HashA}\n"));
+        var file = PasswdFile.Parse(Bytes($"# head\nops:{_hashA}\r\nother:{_hashA}\n"));
 
         // When
-        file.Set("ops", HashB);
+        file.Set("ops", _hashB);
 
         // Then
-        Assert.Equal(Bytes($"# head\nops:{HashB}\r\nother:{HashA}\n"), file.Render());
-        Assert.Equal(HashB, file.GetHash("ops"));
+        Assert.Equal(Bytes($"# head\nops:{_hashB}\r\nother:{_hashA}\n"), file.Render());
+        Assert.Equal(_hashB, file.GetHash("ops"));
     }
 
     [Fact]
     public void Set_appends_a_new_user_at_the_end()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"ops:{HashA}\n"));
+        var file = PasswdFile.Parse(Bytes($"ops:{_hashA}\n"));
 
         // When
-        file.Set("new", HashB);
+        file.Set("new", _hashB);
 
         // Then
-        Assert.Equal(Bytes($"ops:{HashA}\nnew:{HashB}\n"), file.Render());
+        Assert.Equal(Bytes($"ops:{_hashA}\nnew:{_hashB}\n"), file.Render());
         Assert.Equal(2, file.Lines[1].Number);
     }
 
@@ -118,13 +118,13 @@ public class PasswdFileTests
     public void Set_on_a_duplicated_user_keeps_only_the_first_line()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"dup:{HashA}\nx:{HashA}\ndup:{HashA}\n"));
+        var file = PasswdFile.Parse(Bytes($"dup:{_hashA}\nx:{_hashA}\ndup:{_hashA}\n"));
 
         // When
-        file.Set("dup", HashB);
+        file.Set("dup", _hashB);
 
         // Then
-        Assert.Equal(Bytes($"dup:{HashB}\nx:{HashA}\n"), file.Render());
+        Assert.Equal(Bytes($"dup:{_hashB}\nx:{_hashA}\n"), file.Render());
         Assert.Empty(file.Check());
     }
 
@@ -135,7 +135,7 @@ public class PasswdFileTests
     public void Set_refuses_an_illegal_username(string username)
     {
         var file = PasswdFile.Empty();
-        Assert.Throws<ArgumentException>(() => file.Set(username, HashA));
+        Assert.Throws<ArgumentException>(() => file.Set(username, _hashA));
         Assert.Empty(file.Lines);
     }
 
@@ -157,7 +157,7 @@ public class PasswdFileTests
     public void Remove_deletes_every_line_of_the_user_and_renumbers()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"a:{HashA}\n# c\na:{HashB}\nb:{HashB}\n"));
+        var file = PasswdFile.Parse(Bytes($"a:{_hashA}\n# c\na:{_hashB}\nb:{_hashB}\n"));
 
         // When
         var removed = file.Remove("a");
@@ -166,7 +166,7 @@ public class PasswdFileTests
         // Then
         Assert.True(removed);
         Assert.False(removedAgain);
-        Assert.Equal(Bytes($"# c\nb:{HashB}\n"), file.Render());
+        Assert.Equal(Bytes($"# c\nb:{_hashB}\n"), file.Render());
         Assert.Equal([1, 2], file.Lines.Select(l => l.Number));
         Assert.Null(file.GetHash("a"));
     }
@@ -174,7 +174,7 @@ public class PasswdFileTests
     [Fact]
     public void Check_is_empty_for_a_sound_file()
     {
-        var file = PasswdFile.Parse(Bytes($"# c\n\na:{HashA}\nb:{HashB}\n"));
+        var file = PasswdFile.Parse(Bytes($"# c\n\na:{_hashA}\nb:{_hashB}\n"));
         Assert.Empty(file.Check());
     }
 
@@ -182,7 +182,7 @@ public class PasswdFileTests
     public void Check_reports_duplicates_with_both_line_numbers_and_the_user_but_not_the_hash()
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"a:{HashA}\nb:{HashB}\na:{HashB}\n"));
+        var file = PasswdFile.Parse(Bytes($"a:{_hashA}\nb:{_hashB}\na:{_hashB}\n"));
 
         // When
         var problems = file.Check();
@@ -192,13 +192,13 @@ public class PasswdFileTests
         Assert.Contains("line 3", problem, StringComparison.Ordinal);
         Assert.Contains("line 1", problem, StringComparison.Ordinal);
         Assert.Contains("\"a\"", problem, StringComparison.Ordinal);
-        Assert.DoesNotContain(HashB.Split('$')[3], problem, StringComparison.Ordinal);
+        Assert.DoesNotContain(_hashB.Split('$')[3], problem, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Check_reports_empty_usernames()
     {
-        var problem = Assert.Single(PasswdFile.Parse(Bytes($"ok:{HashA}\n  :{HashA}\n")).Check());
+        var problem = Assert.Single(PasswdFile.Parse(Bytes($"ok:{_hashA}\n  :{_hashA}\n")).Check());
         Assert.Contains("line 2", problem, StringComparison.Ordinal);
         Assert.Contains("empty username", problem, StringComparison.Ordinal);
     }
@@ -210,7 +210,7 @@ public class PasswdFileTests
     public void Check_reports_a_bad_hash_naming_line_and_user_but_never_the_hash(string hash)
     {
         // Given
-        var file = PasswdFile.Parse(Bytes($"ok:{HashA}\nbroken:{hash}\n"));
+        var file = PasswdFile.Parse(Bytes($"ok:{_hashA}\nbroken:{hash}\n"));
 
         // When
         var problem = Assert.Single(file.Check());
@@ -224,8 +224,8 @@ public class PasswdFileTests
     [Fact]
     public void Line_ToString_never_shows_the_hash()
     {
-        var line = PasswdFile.Parse(Bytes($"a:{HashA}\n")).Lines[0];
-        Assert.DoesNotContain(HashA, line.ToString(), StringComparison.Ordinal);
+        var line = PasswdFile.Parse(Bytes($"a:{_hashA}\n")).Lines[0];
+        Assert.DoesNotContain(_hashA, line.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
