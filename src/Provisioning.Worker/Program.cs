@@ -1,6 +1,12 @@
 using Microsoft.Extensions.Options;
+using Provisioning.Worker.Cli;
 using Provisioning.Worker.Hosting;
 using Serilog;
+
+if (args is ["passwd", ..])
+{
+    return await RunOperatorCommandAsync(args[1..], PasswdCommand.RunAsync);
+}
 
 Log.Logger = new LoggerConfiguration()
     .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
@@ -34,4 +40,24 @@ catch (Exception e) when (e is not OperationCanceledException)
 finally
 {
     await Log.CloseAndFlushAsync();
+}
+
+// Operator commands read the worker's own configuration (appsettings.json beside the binary, then the
+// environment) so they act on the same files and broker as the worker they sit next to.
+static async Task<int> RunOperatorCommandAsync(
+    string[] commandArgs,
+    Func<string[], IConfiguration, TextReader, TextWriter, TextWriter, CancellationToken, Task<int>> command)
+{
+    var configuration = new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .AddEnvironmentVariables()
+        .Build();
+    using var cts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        cts.Cancel();
+    };
+    return await command(commandArgs, configuration, Console.In, Console.Out, Console.Error, cts.Token);
 }

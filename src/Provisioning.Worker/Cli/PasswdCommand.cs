@@ -1,0 +1,318 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Devices;
+using Provisioning.Worker.Passwd;
+
+namespace Provisioning.Worker.Cli;
+
+/// <summary>
+/// <c>passwd set|delete|check|list</c>: the in-process twin of mosquitto_passwd, on the same file, lock and
+/// rules as the worker. Exit codes: 0 ok; 1 user not found or password mismatch; 2 bad input or an unusable
+/// file (reason on stderr). Passwords are never taken from the command line, and neither passwords nor
+/// hashes are ever written to stderr.
+/// </summary>
+public static class PasswdCommand
+{
+    public const int Success = 0;
+    public const int NotFound = 1;
+    public const int BadInput = 2;
+
+    private const string FileKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}";
+    private const string ModeKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFileMode)}";
+    private const string IterationsKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.HashIterations)}";
+
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(stdin);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+
+        var fileOption = new Option<string?>("--file")
+        {
+            Description = $"The password file; default: the configuration key {FileKey}.",
+            Recursive = true,
+        };
+        var user = new Argument<string>("user") { Description = "The MQTT username." };
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from the first line of stdin." };
+
+        var set = new Command("set", "Set a user's password; without --password-stdin a random one is generated and printed once on stdout.") { user, passwordStdin };
+        var delete = new Command("delete", "Remove a user.") { user };
+        var check = new Command("check", "Check a user's password read from stdin.") { user, passwordStdin };
+        var list = new Command("list", "List the usernames (never the hashes).");
+        var root = new RootCommand("Manage the Mosquitto password file.") { set, delete, check, list };
+        root.Options.Add(fileOption);
+
+        var session = new Session(configuration, stdin, stdout, stderr);
+        set.SetAction((result, token) => session.SetAsync(result.GetValue(fileOption), result.GetValue(user), result.GetValue(passwordStdin), token));
+        delete.SetAction((result, token) => session.DeleteAsync(result.GetValue(fileOption), result.GetValue(user), token));
+        check.SetAction((result, token) => session.CheckAsync(result.GetValue(fileOption), result.GetValue(user), result.GetValue(passwordStdin), token));
+        list.SetAction((result, token) => session.ListAsync(result.GetValue(fileOption), token));
+
+        var parsed = root.Parse(args);
+        if (parsed.UnmatchedTokens.Count > 0)
+        {
+            // The unexpected token may be a password typed on the command line: never echo it.
+            await stderr.WriteLineAsync($"error: {parsed.UnmatchedTokens.Count} unexpected argument(s). Passwords are never taken from the command line; use --password-stdin.");
+            return BadInput;
+        }
+
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await stderr.WriteLineAsync($"error: {error.Message}");
+            }
+
+            await stderr.WriteLineAsync("usage: passwd set <user> [--password-stdin] | delete <user> | check <user> --password-stdin | list   [--file <path>]");
+            return BadInput;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+    }
+
+    private sealed class Session(IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        public async Task<int> SetAsync(string? fileOption, string? username, bool passwordFromStdin, CancellationToken ct)
+        {
+            if (await ResolveStoreAsync(fileOption) is not { } store || await ResolveIterationsAsync() is not { } iterations)
+            {
+                return BadInput;
+            }
+
+            if (!MosquittoUsername.TryValidate(username, out var problem))
+            {
+                return await FailAsync(BadInput, problem);
+            }
+
+            if (DeviceIdentity.IsDeviceUsername(username))
+            {
+                return await FailAsync(BadInput, $"username \"{DeviceIdentity.Printable(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
+            }
+
+            string password;
+            if (passwordFromStdin)
+            {
+                if (await ReadPasswordAsync(ct) is not { } read)
+                {
+                    return BadInput;
+                }
+
+                password = read;
+            }
+            else
+            {
+                password = Base64Url(RandomNumberGenerator.GetBytes(32));
+            }
+
+            string hash;
+            try
+            {
+                hash = MosquittoPasswordHash.Create(password, iterations);
+            }
+            catch (ArgumentException)
+            {
+                return await FailAsync(BadInput, "the password contains NUL or invalid UTF-16; Mosquitto could never match it.");
+            }
+
+            return await WithFileErrorsAsync(store, async () =>
+            {
+                var problems = await store.UpdateAsync(file => { file.Set(username, hash); return file.Check(); }, ct);
+                await WarnAsync(problems);
+                if (!passwordFromStdin)
+                {
+                    await stdout.WriteLineAsync(password);
+                }
+
+                return Success;
+            });
+        }
+
+        public async Task<int> DeleteAsync(string? fileOption, string? username, CancellationToken ct)
+        {
+            if (await ResolveStoreAsync(fileOption) is not { } store)
+            {
+                return BadInput;
+            }
+
+            if (!MosquittoUsername.TryValidate(username, out var problem))
+            {
+                return await FailAsync(BadInput, problem);
+            }
+
+            return await WithFileErrorsAsync(store, async () =>
+            {
+                var removed = await store.UpdateAsync(file => file.Remove(username), ct);
+                return removed ? Success : await FailAsync(NotFound, $"user \"{DeviceIdentity.Printable(username)}\" not found in {store.Path}");
+            });
+        }
+
+        public async Task<int> CheckAsync(string? fileOption, string? username, bool passwordFromStdin, CancellationToken ct)
+        {
+            if (await ResolveStoreAsync(fileOption) is not { } store)
+            {
+                return BadInput;
+            }
+
+            if (!passwordFromStdin)
+            {
+                return await FailAsync(BadInput, "check reads the password from stdin: pass --password-stdin (passwords are never taken from the command line).");
+            }
+
+            if (!MosquittoUsername.TryValidate(username, out var problem))
+            {
+                return await FailAsync(BadInput, problem);
+            }
+
+            if (await ReadPasswordAsync(ct) is not { } password)
+            {
+                return BadInput;
+            }
+
+            return await WithFileErrorsAsync(store, async () =>
+            {
+                var file = await ReadAsync(store, ct);
+                var shown = DeviceIdentity.Printable(username);
+                if (file?.GetHash(username) is not { } hash)
+                {
+                    return await FailAsync(NotFound, $"user \"{shown}\" not found in {store.Path}");
+                }
+
+                if (!MosquittoPasswordHash.IsWellFormed(hash))
+                {
+                    return await FailAsync(NotFound, $"user \"{shown}\" has a password hash that Mosquitto 2.0 cannot load; no password matches it.");
+                }
+
+                return MosquittoPasswordHash.Verify(password, hash)
+                    ? Success
+                    : await FailAsync(NotFound, $"the password does not match user \"{shown}\".");
+            });
+        }
+
+        public async Task<int> ListAsync(string? fileOption, CancellationToken ct)
+        {
+            if (await ResolveStoreAsync(fileOption) is not { } store)
+            {
+                return BadInput;
+            }
+
+            return await WithFileErrorsAsync(store, async () =>
+            {
+                var file = await ReadAsync(store, ct);
+                if (file is null)
+                {
+                    await stderr.WriteLineAsync($"note: {store.Path} does not exist; no users.");
+                    return Success;
+                }
+
+                foreach (var name in file.Usernames)
+                {
+                    await stdout.WriteLineAsync(name);
+                }
+
+                await WarnAsync(file.Check());
+                return Success;
+            });
+        }
+
+        private static async Task<PasswdFile?> ReadAsync(PasswdFileStore store, CancellationToken ct)
+        {
+            // Reading needs no lock: the file is only ever replaced by rename, never written in place.
+            try
+            {
+                return PasswdFile.Parse(await File.ReadAllBytesAsync(store.Path, ct));
+            }
+            catch (FileNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        private async Task<PasswdFileStore?> ResolveStoreAsync(string? fileOption)
+        {
+            var path = string.IsNullOrWhiteSpace(fileOption) ? configuration[FileKey] : fileOption;
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                await stderr.WriteLineAsync($"error: no password file: pass --file <path> or set the configuration key {FileKey} (environment variable Mosquitto__PasswdFile).");
+                return null;
+            }
+
+            var modeText = configuration[ModeKey] ?? "0640";
+            if (MosquittoOptions.ParseFileMode(modeText) is not { } mode)
+            {
+                await stderr.WriteLineAsync($"error: {ModeKey} \"{DeviceIdentity.Printable(modeText)}\" is not an octal file mode such as 0640.");
+                return null;
+            }
+
+            if (!MosquittoOptions.IsStrictEnough(mode))
+            {
+                await stderr.WriteLineAsync($"error: {ModeKey} {MosquittoOptions.FormatFileMode(mode)} is looser than 0640: others get nothing, the group at most read.");
+                return null;
+            }
+
+            return new PasswdFileStore(path, mode);
+        }
+
+        private async Task<int?> ResolveIterationsAsync()
+        {
+            var text = configuration[IterationsKey];
+            if (text is null)
+            {
+                return MosquittoPasswordHash.DefaultIterations;
+            }
+
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var iterations) && iterations >= 1)
+            {
+                return iterations;
+            }
+
+            await stderr.WriteLineAsync($"error: {IterationsKey} \"{DeviceIdentity.Printable(text)}\" is not a whole number of at least 1.");
+            return null;
+        }
+
+        private async Task<string?> ReadPasswordAsync(CancellationToken ct)
+        {
+            // ReadLine strips the line ending ("\n" or "\r\n"); only the first line counts.
+            var line = await stdin.ReadLineAsync(ct);
+            if (string.IsNullOrEmpty(line))
+            {
+                await stderr.WriteLineAsync("error: no password on stdin: its first line is the password, and an empty one is refused.");
+                return null;
+            }
+
+            return line;
+        }
+
+        private async Task<int> WithFileErrorsAsync(PasswdFileStore store, Func<Task<int>> action)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return await FailAsync(BadInput, $"cannot use {store.Path}: {e.Message}");
+            }
+        }
+
+        private async Task WarnAsync(IReadOnlyList<string> problems)
+        {
+            foreach (var problem in problems)
+            {
+                await stderr.WriteLineAsync($"warning: {problem}");
+            }
+        }
+
+        private async Task<int> FailAsync(int exitCode, string message)
+        {
+            await stderr.WriteLineAsync($"error: {message}");
+            return exitCode;
+        }
+
+        private static string Base64Url(byte[] bytes) =>
+            Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+}

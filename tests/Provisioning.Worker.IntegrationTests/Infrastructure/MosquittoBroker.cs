@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using MQTTnet;
+using MQTTnet.Adapter;
+
+namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real <c>mosquitto -c &lt;conf&gt;</c> on a free loopback port in its own temp directory: no anonymous access,
+/// the password file <see cref="PasswdFile"/>, a pid file (2.0.11 writes it even when not daemonised), a log file.
+/// </summary>
+public sealed class MosquittoBroker : IAsyncDisposable
+{
+    private readonly Process _process;
+    private int _reloads;
+
+    private MosquittoBroker(string directory, int port, Process process)
+    {
+        Directory = directory;
+        Port = port;
+        _process = process;
+    }
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public string PasswdFile => Path.Combine(Directory, "passwd");
+
+    public string PidFile => Path.Combine(Directory, "mosquitto.pid");
+
+    public string LogFile => Path.Combine(Directory, "mosquitto.log");
+
+    public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(no log file)";
+
+    /// <summary>Starts the broker on <paramref name="passwdContent"/> (an empty file when null), waiting until its port accepts.</summary>
+    public static async Task<MosquittoBroker> StartAsync(byte[]? passwdContent = null)
+    {
+        var mosquitto = RequiredTools.Mosquitto;
+        var directory = System.IO.Directory.CreateTempSubdirectory("mosquitto-").FullName;
+        var port = FreePort();
+        await File.WriteAllBytesAsync(Path.Combine(directory, "passwd"), passwdContent ?? []);
+        var conf = Path.Combine(directory, "mosquitto.conf");
+        var lines = new List<string>
+        {
+            $"listener {port.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
+            "allow_anonymous false",
+            $"password_file {Path.Combine(directory, "passwd")}",
+            $"pid_file {Path.Combine(directory, "mosquitto.pid")}",
+            $"log_dest file {Path.Combine(directory, "mosquitto.log")}",
+            "log_type all",
+            "persistence false",
+        };
+        if (Environment.UserName == "root")
+        {
+            // As root, Mosquitto drops to the user 'mosquitto', which could not write the pid file in a root-owned temp directory.
+            lines.Add("user root");
+        }
+
+        await File.WriteAllLinesAsync(conf, lines);
+        var info = new ProcessStartInfo(mosquitto) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(conf);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("mosquitto did not start");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var broker = new MosquittoBroker(directory, port, process);
+        try
+        {
+            await broker.WaitUntilListeningAsync();
+        }
+        catch
+        {
+            await broker.DisposeAsync();
+            throw;
+        }
+
+        return broker;
+    }
+
+    /// <summary>SIGHUP to the pid in the pid file, then waits until the broker logged the reload.</summary>
+    public async Task ReloadAsync()
+    {
+        Assert.True(File.Exists(PidFile), $"mosquitto wrote no pid file at {PidFile}\n{Log}");
+        var pid = (await File.ReadAllTextAsync(PidFile)).Trim();
+        Assert.Equal(_process.Id.ToString(CultureInfo.InvariantCulture), pid);
+        var kill = await ProcessRunner.RunAsync("kill", ["-HUP", pid]);
+        Assert.True(kill.ExitCode == 0, $"kill -HUP {pid} failed: {kill}");
+        _reloads++;
+        // The broker reloads the password file in its main loop right after logging this line, before it handles
+        // the next CONNECT; log lines are flushed as written.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (CountReloads() < _reloads)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"mosquitto did not log reload #{_reloads}\n{Log}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>
+    public async Task<bool> CanConnectAsync(string user, string password)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", Port)
+            .WithClientId($"it-{Guid.NewGuid():N}")
+            .WithCredentials(user, password)
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        MqttClientConnectResultCode code;
+        try
+        {
+            var result = await client.ConnectAsync(options, cts.Token);
+            code = result.ResultCode;
+        }
+        catch (MqttConnectingFailedException e) when (e.Message.Contains(nameof(MqttClientConnectResultCode.NotAuthorized), StringComparison.Ordinal)
+            || e.Message.Contains(nameof(MqttClientConnectResultCode.BadUserNameOrPassword), StringComparison.Ordinal))
+        {
+            // MQTTnet 5 carries the CONNACK code of a refused connection only in the exception's message.
+            return false;
+        }
+
+        if (code == MqttClientConnectResultCode.Success)
+        {
+            await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
+            return true;
+        }
+
+        Assert.True(
+            code is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword,
+            $"unexpected CONNACK {code}\n{Log}");
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp directory is harmless.
+        }
+    }
+
+    private int CountReloads() =>
+        File.Exists(LogFile) ? File.ReadLines(LogFile).Count(l => l.Contains("Reloading config", StringComparison.Ordinal)) : 0;
+
+    private async Task WaitUntilListeningAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            Assert.False(_process.HasExited, $"mosquitto exited with {(_process.HasExited ? _process.ExitCode : 0)} at start\n{Log}");
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(25);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+
+/// <summary>Finds the real programs the tests run; a missing one fails the test (never skips it) and says how to install it.</summary>
+public static class RequiredTools
+{
+    public static string Mosquitto => Find("mosquitto");
+
+    public static string MosquittoPasswd => Find("mosquitto_passwd");
+
+    public static string Find(string program)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, program);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"'{program}' is not on PATH ({path}). The integration tests run the real Mosquitto 2.0: install it with scripts/deps.sh " +
+            "(Debian packages mosquitto and mosquitto-clients; mosquitto itself is in /usr/sbin, which must be on PATH).");
+    }
+}
