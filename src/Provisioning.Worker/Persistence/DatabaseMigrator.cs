@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Provisioning.Worker.Consumers;
 
 namespace Provisioning.Worker.Persistence;
@@ -20,6 +22,8 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimePr
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
+                // Without the history table EF logs a failed query as an error on every fresh database.
+                await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
                 await db.Database.MigrateAsync(cancellationToken);
                 Log.Migrated(logger, pending.Count, string.Join(", ", pending));

@@ -52,6 +52,19 @@ public sealed class TestVirtualHost : IAsyncDisposable
         return new TestVirtualHost(management, name, amqpUri);
     }
 
+    /// <summary>Whether the queue exists; MassTransit declares an <c>_error</c> queue only when it first dead-letters.</summary>
+    public async Task<bool> QueueExistsAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        using var response = await _management.GetAsync(QueuePath(queue), cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        await EnsureSuccessAsync(response, $"read queue {queue}", cancellationToken);
+        return true;
+    }
+
     /// <summary>
     /// The number of messages in the queue as the management API reports it, or null while the
     /// broker has not reported it yet. The count lags the queue by up to the broker's
