@@ -11,7 +11,7 @@ namespace Provisioning.Worker.Persistence;
 /// </summary>
 public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimeProvider clock, ILogger<DatabaseMigrator> logger) : IHostedService
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan _patience = TimeSpan.FromSeconds(60);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -29,7 +29,7 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimePr
                 Log.Migrated(logger, pending.Count, string.Join(", ", pending));
                 return;
             }
-            catch (Exception e) when (TransientFaults.IsTransient(e) && clock.GetElapsedTime(started) < Patience)
+            catch (Exception e) when (TransientFaults.IsTransient(e) && clock.GetElapsedTime(started) < _patience)
             {
                 Log.Waiting(logger, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt)), clock, cancellationToken);

@@ -15,7 +15,7 @@ namespace Provisioning.Worker.Projection;
 public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options, TimeProvider clock, ILogger<MosquittoReloader> logger)
 {
     private const int SigHup = 1;
-    private static readonly MqttClientFactory ClientFactory = new();
+    private static readonly MqttClientFactory _clientFactory = new();
 
     public async Task ReloadAsync(string probePassword, CancellationToken cancellationToken)
     {
@@ -53,7 +53,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     /// <summary>Null when the login succeeded, else why not.</summary>
     private static async Task<string?> TryLoginAsync(MosquittoOptions settings, string password, CancellationToken cancellationToken)
     {
-        using var client = ClientFactory.CreateMqttClient();
+        using var client = _clientFactory.CreateMqttClient();
         var clientOptions = new MqttClientOptionsBuilder()
             .WithTcpServer(settings.EffectiveProbeHost, settings.EffectiveProbePort)
             .WithCredentials(settings.ProbeUsername, password)

@@ -11,7 +11,7 @@ namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class TestVirtualHost : IAsyncDisposable
 {
-    private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan _defaultWait = TimeSpan.FromSeconds(15);
 
     private readonly HttpClient _management;
     private readonly string _escapedName;
@@ -91,7 +91,7 @@ public sealed class TestVirtualHost : IAsyncDisposable
     /// <exception cref="TimeoutException">It did not within <paramref name="timeout"/> (15 s by default).</exception>
     public async Task WaitForQueueDepthAsync(string queue, long expected, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var limit = timeout ?? DefaultWait;
+        var limit = timeout ?? _defaultWait;
         var deadline = DateTime.UtcNow + limit;
         long? depth = null;
         string? problem = null;

@@ -2,8 +2,8 @@ using System.Text;
 using MassTransit;
 using MQTTnet;
 using Provisioning.Contracts;
-using Provisioning.Worker.Passwd;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
+using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.IntegrationTests.Pipeline;
 
@@ -11,7 +11,7 @@ namespace Provisioning.Worker.IntegrationTests.Pipeline;
 [Collection(ServicesCollection.Name)]
 public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 {
-    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan _replyTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_registered_device_connects_as_soon_as_its_credentials_arrive_and_is_refused_and_disconnected_once_deleted()
@@ -22,7 +22,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // When
         await harness.PublishRegisteredAsync("acme", "sensor-1");
-        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "sensor-1", ReplyTimeout, harness.Diagnostics)).Issued;
+        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "sensor-1", _replyTimeout, harness.Diagnostics)).Issued;
 
         // Then: no pause between the reply and the connect
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password), harness.Diagnostics());
@@ -47,7 +47,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // When
         await harness.PublishDeletedAsync("acme", "sensor-1");
-        var revoked = await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "acme", "sensor-1", ReplyTimeout, harness.Diagnostics);
+        var revoked = await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "acme", "sensor-1", _replyTimeout, harness.Diagnostics);
 
         // Then
         Assert.Equal("acme.sensor-1", ((CredentialsRevoked)revoked.Message).Username);
@@ -74,7 +74,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // a marker sent afterwards: once its reply is in, the duplicates have been consumed too
         await harness.PublishRegisteredAsync("acme", "marker");
-        await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "marker", ReplyTimeout, harness.Diagnostics);
+        await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "marker", _replyTimeout, harness.Diagnostics);
         await harness.VirtualHost.WaitForQueueDepthAsync("device-registered", 0);
 
         // Then
@@ -100,7 +100,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
                 await harness.PublishRegisteredAsync("burst", $"d{i:D4}");
             }
         });
-        await harness.Replies.WaitForAsync(all => all.Count >= 20, ReplyTimeout, harness.Diagnostics);
+        await harness.Replies.WaitForAsync(all => all.Count >= 20, _replyTimeout, harness.Diagnostics);
         harness.Worker!.KillHard();
         await publishing;
         await harness.StartWorkerAsync();
@@ -142,7 +142,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await harness.PublishDeletedAsync("t3", "bad/device");
 
         // Then
-        var rejected = await harness.Replies.WaitForAsync(all => all.Count(r => r.Type == nameof(ProvisioningRejected)) >= 5, ReplyTimeout, harness.Diagnostics);
+        var rejected = await harness.Replies.WaitForAsync(all => all.Count(r => r.Type == nameof(ProvisioningRejected)) >= 5, _replyTimeout, harness.Diagnostics);
         Assert.Equal(RejectionCodes.InvalidTenantId, rejected.Single(r => r.TenantId == "bad:tenant").Rejected.Code);
         Assert.Equal(RejectionCodes.InvalidDeviceId, rejected.Single(r => r.TenantId == "t1").Rejected.Code);
         Assert.Contains("65 characters", rejected.Single(r => r.TenantId == "t1").Rejected.Reason, StringComparison.Ordinal);
@@ -162,7 +162,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // And the worker still consumes
         await harness.PublishRegisteredAsync("good", "after-bad-input");
-        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "good", "after-bad-input", ReplyTimeout, harness.Diagnostics)).Issued;
+        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "good", "after-bad-input", _replyTimeout, harness.Diagnostics)).Issued;
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password));
         Assert.Single(harness.DeviceLines());
         await harness.AssertOperatorAccountIntactAsync();
@@ -178,11 +178,11 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // When: the deletion (t0+2) overtakes the registration (t0+1)
         await harness.PublishDeletedAsync("late", "dev", t0.AddMinutes(2));
-        await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "late", "dev", ReplyTimeout, harness.Diagnostics);
+        await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "late", "dev", _replyTimeout, harness.Diagnostics);
         await harness.PublishRegisteredAsync("late", "dev", t0.AddMinutes(1));
 
         // Then
-        var stale = await harness.Replies.WaitForOneAsync(nameof(ProvisioningRejected), "late", "dev", ReplyTimeout, harness.Diagnostics);
+        var stale = await harness.Replies.WaitForOneAsync(nameof(ProvisioningRejected), "late", "dev", _replyTimeout, harness.Diagnostics);
         Assert.Equal(RejectionCodes.Stale, stale.Rejected.Code);
         Assert.Empty(harness.DeviceLines());
 
@@ -190,7 +190,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await harness.PublishRegisteredAsync("late", "dev", t0.AddMinutes(3));
 
         // Then
-        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "late", "dev", ReplyTimeout, harness.Diagnostics)).Issued;
+        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "late", "dev", _replyTimeout, harness.Diagnostics)).Issued;
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password));
     }
 
@@ -201,11 +201,11 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await using var harness = await PipelineHarness.StartAsync(endpoints);
         await harness.StartWorkerAsync();
         await harness.PublishRegisteredAsync("acme", "rotating");
-        var first = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "rotating", ReplyTimeout, harness.Diagnostics)).Issued;
+        var first = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "rotating", _replyTimeout, harness.Diagnostics)).Issued;
 
         // When
         await harness.PublishRegisteredAsync("acme", "rotating");
-        var second = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "rotating", ReplyTimeout, harness.Diagnostics, nth: 2)).Issued;
+        var second = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "rotating", _replyTimeout, harness.Diagnostics, nth: 2)).Issued;
 
         // Then
         Assert.NotEqual(first.Password, second.Password);
@@ -222,7 +222,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await using var harness = await PipelineHarness.StartAsync(endpoints);
         await harness.StartWorkerAsync();
         await harness.PublishRegisteredAsync("acme", "survivor");
-        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "survivor", ReplyTimeout, harness.Diagnostics)).Issued;
+        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "survivor", _replyTimeout, harness.Diagnostics)).Issued;
         Assert.Equal(0, await harness.Worker!.StopAsync());
 
         // When
@@ -241,7 +241,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await using var harness = await PipelineHarness.StartAsync(endpoints);
         await harness.StartWorkerAsync();
         await harness.PublishRegisteredAsync("acme", "kept");
-        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "kept", ReplyTimeout, harness.Diagnostics)).Issued;
+        var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "kept", _replyTimeout, harness.Diagnostics)).Issued;
         await harness.Worker!.StopAsync();
 
         // When: someone removes the device line and adds a device-shaped line the database does not know

@@ -6,21 +6,21 @@ namespace Provisioning.Worker.Tests.Projection;
 
 public class OperatorLinesTests
 {
-    private static readonly string Hash = MosquittoPasswordHash.Create("secret", 101);
+    private static readonly string _hash = MosquittoPasswordHash.Create("secret", 101);
 
     [Fact]
     public void Operator_lines_and_comments_are_kept_byte_for_byte_and_device_and_probe_lines_are_left_to_the_worker()
     {
         // Given
         var file = Encoding.UTF8.GetBytes(
-            $"# platform accounts\r\nservice-pulse:{Hash}\r\n\nacme.s1:{Hash}\nprobe:{Hash}\nops:{Hash}\n");
+            $"# platform accounts\r\nservice-pulse:{_hash}\r\n\nacme.s1:{_hash}\nprobe:{_hash}\nops:{_hash}\n");
         var lines = new OperatorLines("probe");
 
         // When
         lines.Load(file);
 
         // Then
-        Assert.Equal($"# platform accounts\r\nservice-pulse:{Hash}\r\n\nops:{Hash}\n", Encoding.UTF8.GetString(lines.Content));
+        Assert.Equal($"# platform accounts\r\nservice-pulse:{_hash}\r\n\nops:{_hash}\n", Encoding.UTF8.GetString(lines.Content));
         Assert.Empty(lines.Problems);
     }
 
@@ -29,11 +29,11 @@ public class OperatorLinesTests
     {
         var lines = new OperatorLines("probe");
 
-        lines.Load(Encoding.UTF8.GetBytes($"ops:{Hash}\nops:{Hash}\nbroken:$7$notahash\n"));
+        lines.Load(Encoding.UTF8.GetBytes($"ops:{_hash}\nops:{_hash}\nbroken:$7$notahash\n"));
 
         Assert.NotEmpty(lines.Problems);
         Assert.Contains(lines.Problems, p => p.Contains("ops", StringComparison.Ordinal));
-        Assert.DoesNotContain(lines.Problems, p => p.Contains(Hash, StringComparison.Ordinal) || p.Contains("notahash", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines.Problems, p => p.Contains(_hash, StringComparison.Ordinal) || p.Contains("notahash", StringComparison.Ordinal));
     }
 
     [Fact]
