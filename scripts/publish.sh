@@ -37,7 +37,7 @@ case "${1:-}" in
     bind_replies
     curl -fsS -X POST "$api/api/queues/$vhost/sample-replies/get" -H "$json" \
       -d '{"count":50,"ackmode":"ack_requeue_false","encoding":"auto"}' |
-      sed 's/\\n//g; s/\\"/"/g; s/": */":/g; s/  */ /g' | grep -o '"message":{[^}]*}' || echo "(no replies yet)"
+      sed 's/\\n//g; s/\\\\/\x01/g; s/\\"/"/g; s/\x01/\\/g; s/": */":/g; s/  */ /g' | grep -o '"message":{[^}]*}' || echo "(no replies yet)"
     ;;
   *) echo "usage: $0 DeviceRegistered|DeviceDeleted <tenantId> <deviceId> | replies" >&2; exit 2 ;;
 esac
