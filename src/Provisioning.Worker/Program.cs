@@ -8,6 +8,11 @@ if (args is ["passwd", ..])
     return await RunOperatorCommandAsync(args[1..], PasswdCommand.RunAsync);
 }
 
+if (args is ["dead-letters", ..])
+{
+    return await RunOperatorCommandAsync(args[1..], DeadLettersCommand.RunAsync);
+}
+
 Log.Logger = new LoggerConfiguration()
     .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
     .CreateBootstrapLogger();

@@ -1,0 +1,54 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace Provisioning.Worker.DeadLetters;
+
+/// <summary>
+/// Moves a dead letter back to the queue it failed on: re-published through the default exchange (routing key =
+/// queue name, mandatory) and acknowledged in the dead-letter queue only once the broker confirmed the copy. If
+/// anything stops it in between, the message is in both queues, never in neither; the worker's inbox absorbs the
+/// duplicate because the message id and body are the original's.
+/// </summary>
+public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser)
+{
+    private readonly Dictionary<string, bool> _targets = new(StringComparer.Ordinal);
+
+    /// <exception cref="DeadLetterToolException">The target queue does not exist, or the broker did not take the copy; the message stays where it was.</exception>
+    public async Task ReplayAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        await EnsureTargetExistsAsync(letter, cancellationToken);
+        try
+        {
+            await reader.Channel.BasicPublishAsync(string.Empty, letter.TargetQueue, mandatory: true, ReplayProperties.For(letter, connectionUser), letter.Body, cancellationToken);
+        }
+        catch (PublishException e) when (e.IsReturn)
+        {
+            throw new DeadLetterToolException(DeadLetterExitCodes.BadInput, $"the broker could not route message {DeadLetterFormat.Id(letter)} to queue '{DeadLetterFormat.Printable(letter.TargetQueue)}' (does it still exist?); it stays in {reader.Queue}.", e);
+        }
+        catch (PublishException e)
+        {
+            throw new DeadLetterToolException(DeadLetterExitCodes.BrokerUnavailable, $"the broker did not accept the copy of message {DeadLetterFormat.Id(letter)}; it stays in {reader.Queue}.", e);
+        }
+
+        await reader.AckAsync(letter);
+    }
+
+    /// <summary>Checks, once per target, that the queue exists: the default exchange would otherwise have nowhere to put the copy.</summary>
+    public async Task EnsureTargetExistsAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        if (!_targets.TryGetValue(letter.TargetQueue, out var exists))
+        {
+            exists = await QueueProbe.MessageCountAsync(connection, letter.TargetQueue, cancellationToken) is not null;
+            _targets[letter.TargetQueue] = exists;
+        }
+
+        if (!exists)
+        {
+            throw new DeadLetterToolException(
+                DeadLetterExitCodes.BadInput,
+                $"message {DeadLetterFormat.Id(letter)} failed on queue '{DeadLetterFormat.Printable(letter.TargetQueue)}', which does not exist (any more); it stays in {reader.Queue}. Start the worker (it declares its queues) and replay again.");
+        }
+    }
+}
