@@ -1,17 +1,38 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Health;
 
 /// <summary>
-/// Whether the last passwd projection cycle (rewrite, SIGHUP, probe login) succeeded, from what the projector
-/// recorded. While it fails, credentials are not released: the worker is not ready.
+/// Whether Mosquitto takes the worker's passwd file: the last projection cycle (rewrite, SIGHUP, probe login)
+/// succeeded, as the projector recorded, and the broker can be signalled now (the projector only reloads when
+/// something changed, so a broker that went away since would otherwise go unnoticed until a device waits).
+/// While either fails, credentials are not released: the worker is not ready.
 /// </summary>
-public sealed class MosquittoReloadHealthCheck(ProjectionStatus status) : IHealthCheck
+public sealed class MosquittoReloadHealthCheck(ProjectionStatus status, IOptions<MosquittoOptions> options) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Evaluate(status.Current, context.Registration.FailureStatus));
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = Evaluate(status.Current, context.Registration.FailureStatus);
+        if (result.Status != HealthStatus.Healthy)
+        {
+            return result;
+        }
+
+        var (pid, problem) = await MosquittoSignalProbe.CheckAsync(options.Value.PidFile, cancellationToken);
+        var data = new Dictionary<string, object>(result.Data);
+        if (pid is { } known)
+        {
+            data["pid"] = known;
+        }
+
+        return problem is null
+            ? HealthCheckResult.Healthy(result.Description, data)
+            : new HealthCheckResult(context.Registration.FailureStatus, problem, data: data);
+    }
 
     internal static HealthCheckResult Evaluate(ProjectionStatus.Snapshot snapshot, HealthStatus failureStatus)
     {

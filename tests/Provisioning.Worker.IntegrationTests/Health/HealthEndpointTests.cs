@@ -72,4 +72,25 @@ public sealed class HealthEndpointTests(ServiceEndpoints endpoints)
         // Then
         Assert.True(after == HttpStatusCode.OK, $"{after}: {afterBody}\n{harness.Diagnostics()}");
     }
+
+    [Fact]
+    public async Task Ready_is_503_naming_mosquitto_reload_once_the_broker_is_gone_even_before_a_reload_is_needed()
+    {
+        // Given
+        await using var harness = await PipelineHarness.StartAsync(endpoints);
+        var worker = await harness.StartWorkerAsync();
+        var address = await WorkerHttp.WaitForAddressAsync(worker);
+        var (before, beforeBody) = await WorkerHttp.PollAsync(address, "/health/ready", (s, _) => s == HttpStatusCode.OK, _settle);
+        Assert.True(before == HttpStatusCode.OK, $"not ready before the broker died: {beforeBody}\n{harness.Diagnostics()}");
+
+        // When the broker dies without removing its pid file
+        var pid = (await File.ReadAllTextAsync(harness.Broker.PidFile)).Trim();
+        Assert.Equal(0, (await ProcessRunner.RunAsync("kill", ["-KILL", pid])).ExitCode);
+        var (during, body) = await WorkerHttp.PollAsync(address, "/health/ready", (s, _) => s == HttpStatusCode.ServiceUnavailable, _settle);
+
+        // Then
+        Assert.True(during == HttpStatusCode.ServiceUnavailable, $"{during}: {body}");
+        Assert.Equal(["mosquitto-reload"], WorkerHttp.Failing(body));
+        Assert.Contains($"No process has the pid {pid}", WorkerHttp.Checks(body)["mosquitto-reload"].Description, StringComparison.Ordinal);
+    }
 }
