@@ -70,6 +70,8 @@ public static class ProvisioningWorkerExtensions
         services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            // MassTransit 8.4+ reports usage to its vendor over HTTPS after a few minutes: no outbound calls from here.
+            bus.DisableUsageTelemetry();
             bus.AddConsumer<DeviceRegisteredConsumer, DeviceRegisteredConsumerDefinition>();
             bus.AddConsumer<DeviceDeletedConsumer, DeviceDeletedConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
