@@ -7,7 +7,8 @@
 #   scripts/deps.sh stop     stop the servers that deps.sh started (packages stay installed)
 #   . scripts/deps.sh        the same as the first form, and export the addresses into this shell
 #
-# With a Docker engine (`docker info` answers) it runs compose/docker-compose.yml instead.
+# With a Docker engine (`docker info` answers) it runs the services of compose/docker-compose.yml instead
+# (not the worker: tests run their own).
 # Without one it uses Debian's packages and starts the servers as plain processes (there is no
 # systemd on CI machines). A second run finds everything up and returns in well under a second.
 
@@ -330,7 +331,11 @@ stop_rabbitmq() {
 
 # ---------------------------------------------------------------- Docker
 
-COMPOSE=(docker compose -f "$ROOT/compose/docker-compose.yml")
+# The addresses written to .deps/env are the ones above: the environment wins over a compose/.env an
+# operator may have written for the whole stack (compose/.env.example).
+COMPOSE=(env POSTGRES_USER="$PG_USER" POSTGRES_PASSWORD="$PG_PASSWORD" POSTGRES_DB="$PG_DATABASE" POSTGRES_PORT="$PG_PORT"
+  RABBITMQ_USER="$RMQ_USER" RABBITMQ_PASSWORD="$RMQ_PASSWORD" RABBITMQ_PORT="$RMQ_PORT" RABBITMQ_MANAGEMENT_PORT="$RMQ_MANAGEMENT_PORT"
+  docker compose -f "$ROOT/compose/docker-compose.yml")
 
 up_docker() {
   mkdir -p "$DEPS_DIR"

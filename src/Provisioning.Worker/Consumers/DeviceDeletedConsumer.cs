@@ -1,10 +1,11 @@
 using MassTransit;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Metrics;
 
 namespace Provisioning.Worker.Consumers;
 
-public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ILogger<DeviceDeletedConsumer> logger)
+public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceDeletedConsumer> logger)
     : IConsumer<DeviceDeleted>
 {
     public async Task Consume(ConsumeContext<DeviceDeleted> context)
@@ -14,5 +15,6 @@ public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, Time
         using var scope = ConsumerLog.BeginScope(logger, e);
         var outcome = await lifecycle.DeleteAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceDeleted), outcome);
+        metrics.EventConsumed(nameof(DeviceDeleted), outcome);
     }
 }

@@ -1,10 +1,11 @@
 using MassTransit;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Metrics;
 
 namespace Provisioning.Worker.Consumers;
 
-public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ILogger<DeviceRegisteredConsumer> logger)
+public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceRegisteredConsumer> logger)
     : IConsumer<DeviceRegistered>
 {
     public async Task Consume(ConsumeContext<DeviceRegistered> context)
@@ -14,5 +15,6 @@ public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, T
         using var scope = ConsumerLog.BeginScope(logger, e);
         var outcome = await lifecycle.RegisterAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceRegistered), outcome);
+        metrics.EventConsumed(nameof(DeviceRegistered), outcome);
     }
 }

@@ -1,11 +1,14 @@
+using Provisioning.Worker.Health;
+using Provisioning.Worker.Metrics;
+
 namespace Provisioning.Worker.Hosting;
 
 public static class EndpointExtensions
 {
     public static WebApplication MapProvisioningEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready");
+        app.MapProvisioningHealthEndpoints();
+        app.MapProvisioningMetricsEndpoint();
         return app;
     }
 }

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Health;
 using Provisioning.Worker.Inbox;
+using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
@@ -44,7 +46,8 @@ public static class ProvisioningWorkerExtensions
         services.AddHostedService<InboxCleanupService>();
         services.AddProvisioningBus();
 
-        services.AddHealthChecks();
+        services.AddProvisioningHealthChecks();
+        services.AddProvisioningMetrics();
         return builder;
     }
 
@@ -67,6 +70,8 @@ public static class ProvisioningWorkerExtensions
         services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            // MassTransit 8.4+ reports usage to its vendor over HTTPS after a few minutes: no outbound calls from here.
+            bus.DisableUsageTelemetry();
             bus.AddConsumer<DeviceRegisteredConsumer, DeviceRegisteredConsumerDefinition>();
             bus.AddConsumer<DeviceDeletedConsumer, DeviceDeletedConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>

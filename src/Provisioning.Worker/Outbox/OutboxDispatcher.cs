@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Outbox;
@@ -14,6 +15,7 @@ public sealed partial class OutboxDispatcher(
     IServiceScopeFactory scopes,
     ReplySender sender,
     DispatchWakeUp wakeUp,
+    ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
     TimeProvider clock,
     ILogger<OutboxDispatcher> logger) : BackgroundService
@@ -77,6 +79,7 @@ public sealed partial class OutboxDispatcher(
                 $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id}",
                 CancellationToken.None);
             Log.DeliveryFailed(logger, row.Id, row.MessageType, row.Attempts, error);
+            metrics.ReplyDeliveryFailed(row.MessageType);
         }
 
         Log.Delivered(logger, delivered.Length, failed.Count);
@@ -119,6 +122,7 @@ public sealed partial class OutboxDispatcher(
             {
                 await sender.SendAsync(row, cancellationToken);
                 delivered.Add(row.Id);
+                metrics.ReplyDelivered(row.MessageType, clock.GetUtcNow() - row.CreatedAt);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Passwd;
 using Provisioning.Worker.Persistence;
@@ -22,6 +23,7 @@ public sealed partial class PasswdProjector(
     DispatchWakeUp dispatchWakeUp,
     MosquittoReloader reloader,
     ProjectionStatus status,
+    ProvisioningMetrics metrics,
     IOptions<MosquittoOptions> mosquittoOptions,
     IOptions<ProvisioningOptions> provisioningOptions,
     TimeProvider clock,
@@ -61,6 +63,7 @@ public sealed partial class PasswdProjector(
                 _devices = null; // rebuild from a full read: the in-memory state may be ahead of the file
                 _operatorLines.Forget();
                 status.Failed(clock.GetUtcNow(), e.Message);
+                metrics.ProjectionFailed();
                 var delay = Backoff(failures);
                 Log.CycleFailed(logger, e, failures, delay.TotalSeconds);
                 await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -163,6 +166,7 @@ public sealed partial class PasswdProjector(
 
         await reloader.ReloadAsync(probePassword, cancellationToken);
         Log.Rewritten(logger, devices.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        metrics.ProjectionRewritten(Stopwatch.GetElapsedTime(started));
     }
 
     private static async Task<int> LoadAllAsync(NpgsqlConnection connection, DeviceLines devices, CancellationToken cancellationToken)

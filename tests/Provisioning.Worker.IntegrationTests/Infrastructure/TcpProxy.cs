@@ -29,6 +29,9 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public bool IsOpen => _listener is not null;
 
+    /// <summary>Connections accepted so far (to show the traffic really goes through the proxy).</summary>
+    public int Accepted { get; private set; }
+
     public static TcpProxy Start(string targetHost, int targetPort)
     {
         var proxy = new TcpProxy(targetHost, targetPort);
@@ -120,6 +123,7 @@ public sealed class TcpProxy : IAsyncDisposable
 
             _sockets.Add(client);
             _sockets.Add(upstream);
+            Accepted++;
         }
 
         try

@@ -1,0 +1,54 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Provisioning.Worker.Health;
+
+/// <summary>
+/// Whether the worker could send Mosquitto its reload signal right now: the pid file names a live process this
+/// user may signal. <c>kill(pid, 0)</c> checks exactly that and delivers nothing, so it catches a stopped broker,
+/// a stale pid file and a uid mismatch (containers) before a registration needs a reload.
+/// </summary>
+internal static partial class MosquittoSignalProbe
+{
+    private const int NoSuchProcess = 3; // ESRCH
+    private const int NotPermitted = 1; // EPERM
+
+    /// <summary>The pid, and null when it can be signalled; else why not.</summary>
+    public static async Task<(int? Pid, string? Problem)> CheckAsync(string pidFile, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(pidFile, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"Cannot read Mosquitto's pid file {pidFile} ({e.GetType().Name}): is the broker running?");
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
+        {
+            return (null, $"Mosquitto's pid file {pidFile} does not hold a pid other than 1.");
+        }
+
+        if (Kill(pid, 0) == 0)
+        {
+            return (pid, null);
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno switch
+        {
+            NoSuchProcess => (pid, $"No process has the pid {pid} from {pidFile}: Mosquitto is not running (or runs in another pid namespace)."),
+            NotPermitted => (pid, $"The worker (uid {GetUid().ToString(CultureInfo.InvariantCulture)}) may not signal Mosquitto (pid {pid}): both must run as the same user."),
+            _ => (pid, $"Cannot signal Mosquitto (pid {pid} from {pidFile}): {new Win32Exception(errno).Message}."),
+        };
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial uint GetUid();
+}

@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Provisioning.Worker.Persistence;
+
+namespace Provisioning.Worker.Health;
+
+/// <summary>The replies not yet delivered: those waiting for the broker to apply their change, those ready to send, and the oldest one's creation time.</summary>
+public sealed record OutboxBacklog(long AwaitingBroker, long ReadyToSend, DateTimeOffset? OldestCreatedAt)
+{
+    public long Total => AwaitingBroker + ReadyToSend;
+
+    public TimeSpan OldestAge(DateTimeOffset now) => OldestCreatedAt is { } oldest && now > oldest ? now - oldest : TimeSpan.Zero;
+
+    /// <summary>One query; the oldest row comes from the primary key (ids grow with time), the counts from a scan of a table that is small when all is well.</summary>
+    public static async Task<OutboxBacklog> ReadAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = new NpgsqlCommand(
+                """
+                SELECT count(*) FILTER (WHERE awaits_broker),
+                       count(*) FILTER (WHERE NOT awaits_broker),
+                       (SELECT created_at FROM outbox ORDER BY id LIMIT 1)
+                FROM outbox
+                """,
+                (NpgsqlConnection)db.Database.GetDbConnection());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return new OutboxBacklog(
+                reader.GetInt64(0),
+                reader.GetInt64(1),
+                reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+}

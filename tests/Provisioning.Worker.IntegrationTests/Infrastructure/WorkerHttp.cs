@@ -1,0 +1,70 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The worker's HTTP side. It is started with <c>ASPNETCORE_URLS=http://127.0.0.1:0</c> (a free port) and logs
+/// "Now listening on: http://127.0.0.1:PORT"; the address is read from there.
+/// </summary>
+public static partial class WorkerHttp
+{
+    private static readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public static async Task<Uri> WaitForAddressAsync(WorkerProcess worker, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            if (ListeningOn().Match(worker.Stdout) is { Success: true } match)
+            {
+                return new Uri(match.Groups["address"].Value);
+            }
+
+            Assert.False(worker.HasExited, $"the worker exited before listening:\n{worker.Stdout}{worker.Stderr}");
+            Assert.True(DateTime.UtcNow < deadline, $"the worker logged no 'Now listening on:' line:\n{worker.Stdout}");
+            await Task.Delay(50);
+        }
+    }
+
+    public static async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri address, string path)
+    {
+        using var response = await _client.GetAsync(new Uri(address, path));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>GETs <paramref name="path"/> until <paramref name="done"/> holds for the answer; the last answer either way.</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> PollAsync(Uri address, string path, Func<HttpStatusCode, string, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var (status, body) = await GetAsync(address, path);
+            if (done(status, body) || DateTime.UtcNow > deadline)
+            {
+                return (status, body);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The status of each check in a health body, by name.</summary>
+    public static IReadOnlyDictionary<string, (string Status, string Description)> Checks(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("checks").EnumerateObject().ToDictionary(
+            check => check.Name,
+            check => (check.Value.GetProperty("status").GetString()!, check.Value.GetProperty("description").GetString()!));
+    }
+
+    public static IReadOnlyList<string> Failing(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("failing").EnumerateArray().Select(e => e.GetString()!).ToList();
+    }
+
+    [GeneratedRegex(@"Now listening on: (?<address>http://[^\s""]+)")]
+    private static partial Regex ListeningOn();
+}
