@@ -58,6 +58,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
             watch.Restart();
             worker = WorkerRunner.Start(workerDll, WorkerEnvironment(connectionString, workerUri, broker), Path.Combine(directory, "worker.log"));
+            Console.Error.WriteLine($"bench: worker pid {worker.Pid}, log {worker.LogPath}");
             await worker.WaitReadyAsync(TimeSpan.FromMinutes(10), ct);
             _report.Add("seed", "worker start to ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s, passwd file {new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB");
             _report.Add("seed", "worker RSS after start", $"{ProcFs.StatusMiB(worker.Pid, "VmRSS"):0} MiB");
