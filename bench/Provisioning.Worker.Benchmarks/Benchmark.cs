@@ -240,8 +240,11 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             var count = broker.Reloads() - reloads;
             var cycles = new Stats(after.CycleMs.Skip(before.CycleMs.Count));
             var reloadTimes = new Stats(after.ReloadMs.Skip(before.ReloadMs.Count));
-            _report.Add(phase, $"{what}: broker reloads", $"{count} ({count / seconds:0.0}/s, {(count == 0 ? 0 : result.Events / (double)count):0.0} events per reload)");
+            var writeTimes = new Stats(after.WriteMs.Skip(before.WriteMs.Count));
+            var brokerCpuPerReload = count == 0 ? double.NaN : (ProcFs.CpuSeconds(broker.Pid) - brokerCpu) * 1000 / count;
+            _report.Add(phase, $"{what}: broker reloads", $"{count} ({count / seconds:0.0}/s, {(count == 0 ? 0 : result.Events / (double)count):0.0} events per reload, mosquitto CPU {brokerCpuPerReload:0} ms per reload)");
             _report.Add(phase, $"{what}: rewrite+reload cycle", cycles.Summary());
+            _report.Add(phase, $"{what}: file write (lock to rename)", writeTimes.Summary());
             _report.Add(phase, $"{what}: SIGHUP→probe accepted", reloadTimes.Summary());
         }
 
