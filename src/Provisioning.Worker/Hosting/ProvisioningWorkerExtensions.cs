@@ -44,6 +44,8 @@ public static class ProvisioningWorkerExtensions
         services.AddHostedService<PasswdProjector>();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<InboxCleanupService>();
+        services.AddSingleton<LifecycleBatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>()); // before the bus: it stops after the consumers
         services.AddProvisioningBus();
 
         services.AddProvisioningHealthChecks();

@@ -13,7 +13,15 @@ public static class OutboxWriter
     public static OutboxMessage Add<T>(ProvisioningDbContext db, T message, DeviceEvent cause, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now)
         where T : class
     {
-        var row = new OutboxMessage
+        var row = Create(message, cause, tenantId, deviceId, awaitsBroker, now);
+        db.Outbox.Add(row);
+        return row;
+    }
+
+    /// <summary>The row for <paramref name="message"/>, for a caller that writes it itself.</summary>
+    public static OutboxMessage Create<T>(T message, DeviceEvent cause, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now)
+        where T : class =>
+        new()
         {
             MessageId = NewId.NextGuid(),
             MessageType = typeof(T).Name,
@@ -29,7 +37,4 @@ public static class OutboxWriter
             CreatedAt = now,
             NextAttemptAt = now,
         };
-        db.Outbox.Add(row);
-        return row;
-    }
 }

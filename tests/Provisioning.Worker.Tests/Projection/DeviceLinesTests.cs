@@ -6,22 +6,53 @@ namespace Provisioning.Worker.Tests.Projection;
 public class DeviceLinesTests
 {
     [Fact]
-    public async Task Lines_are_written_as_user_colon_hash_and_changes_are_reported_only_when_real()
+    public async Task A_merge_keeps_the_unchanged_lines_drops_removed_users_and_appends_the_changed_ones()
     {
         // Given
+        var previous = "header-line\nt.a:$7$101$a$a\nt.b:$7$101$b$b\nt.c:$7$101$c$c\n";
         var lines = new DeviceLines();
+        lines.Set("t.b", "$7$101$b$new");
+        lines.Remove("t.c");
+        lines.Set("t.d", "$7$101$d$d");
+        lines.Remove("t.unknown");
 
-        // When / Then
-        Assert.True(lines.Set("a.b", "$7$101$x$y"));
-        Assert.False(lines.Set("a.b", "$7$101$x$y"));
-        Assert.True(lines.Set("a.b", "$7$101$x$z"));
-        Assert.True(lines.Set("a.c", "$7$101$q$r"));
-        Assert.True(lines.Remove("a.c"));
-        Assert.False(lines.Remove("a.c"));
+        // When
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes(previous));
+        using var output = new MemoryStream();
+        var count = await lines.MergeAsync(input, "header-line\n".Length, output, CancellationToken.None);
 
-        using var stream = new MemoryStream();
-        await lines.WriteToAsync(stream, CancellationToken.None);
-        Assert.Equal("a.b:$7$101$x$z\n", Encoding.UTF8.GetString(stream.ToArray()));
-        Assert.Equal(1, lines.Count);
+        // Then
+        Assert.Equal("t.a:$7$101$a$a\nt.b:$7$101$b$new\nt.d:$7$101$d$d\n", Encoding.UTF8.GetString(output.ToArray()));
+        Assert.Equal(3, count);
+    }
+
+    [Fact]
+    public async Task A_merge_without_changes_copies_every_device_line_across_read_boundaries()
+    {
+        // Given: more than the 1 MiB read buffer, so lines straddle reads
+        var builder = new StringBuilder();
+        for (var i = 0; i < 20_000; i++)
+        {
+            builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"tenant.device-{i:D6}:$7$101$salt$0123456789012345678901234567890123456789012345678901234567890123456789\n");
+        }
+
+        var content = Encoding.UTF8.GetBytes(builder.ToString());
+        using var input = new MemoryStream(content);
+        using var output = new MemoryStream();
+
+        // When
+        var count = await new DeviceLines().MergeAsync(input, 0, output, CancellationToken.None);
+
+        // Then
+        Assert.Equal(20_000, count);
+        Assert.Equal(content, output.ToArray());
+    }
+
+    [Fact]
+    public async Task A_previous_file_cut_in_the_middle_of_a_line_is_refused()
+    {
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes("t.a:$7$101$a$a\nt.b:$7$1"));
+        using var output = new MemoryStream();
+        await Assert.ThrowsAsync<InvalidDataException>(() => new DeviceLines().MergeAsync(input, 0, output, CancellationToken.None));
     }
 }

@@ -25,6 +25,39 @@ public class OperatorLinesTests
     }
 
     [Fact]
+    public async Task Reading_the_file_line_by_line_keeps_exactly_what_a_whole_read_keeps()
+    {
+        // Given: a file larger than the read buffer, operator lines at both ends, one without a final newline
+        var content = new StringBuilder($"# platform accounts\r\nservice-pulse:{_hash}\r\n\n");
+        for (var i = 0; i < 20_000; i++)
+        {
+            content.Append(System.Globalization.CultureInfo.InvariantCulture, $"acme.device-{i:D6}:{_hash}\n");
+        }
+
+        content.Append($"probe:{_hash}\nops:{_hash}");
+        var bytes = Encoding.UTF8.GetBytes(content.ToString());
+        var path = Path.Combine(Path.GetTempPath(), $"operator-lines-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(path, bytes);
+        try
+        {
+            var whole = new OperatorLines("probe");
+            whole.Load(bytes);
+            var streamed = new OperatorLines("probe");
+
+            // When
+            await streamed.LoadAsync(path, CancellationToken.None);
+
+            // Then
+            Assert.Equal(Encoding.UTF8.GetString(whole.Content), Encoding.UTF8.GetString(streamed.Content));
+            Assert.Equal($"# platform accounts\r\nservice-pulse:{_hash}\r\n\nops:{_hash}\n", Encoding.UTF8.GetString(streamed.Content));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_malformed_operator_line_is_reported_without_its_hash()
     {
         var lines = new OperatorLines("probe");

@@ -1,0 +1,46 @@
+namespace Provisioning.Worker.Benchmarks;
+
+/// <summary>What one benchmark run does; every figure it prints comes from the run these describe.</summary>
+public sealed record BenchOptions
+{
+    /// <summary>Devices already registered (database and passwd file) before the first event.</summary>
+    public int Devices { get; init; } = 100_000;
+
+    /// <summary>Registrations of the burst run, published as fast as the publisher can.</summary>
+    public int Registrations { get; init; } = 20_000;
+
+    /// <summary>Events per second offered in the paced runs.</summary>
+    public double PacedRate { get; init; } = 200;
+
+    /// <summary>How long each paced run offers events.</summary>
+    public TimeSpan PacedDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Idle MQTT clients connected during the broker-side run (0 skips that run).</summary>
+    public int IdleClients { get; init; } = 2_000;
+
+    /// <summary>mosquitto_passwd -b invocations timed for the baseline.</summary>
+    public int BaselineSample { get; init; } = 20;
+
+    /// <summary>Publishes awaiting their broker confirm at once.</summary>
+    public int MaxInFlight { get; init; } = 1_000;
+
+    /// <summary>Distinct seed hashes; seeded devices share them (their passwords are known, so idle clients can log in).</summary>
+    public int HashPool { get; init; } = 1_024;
+
+    /// <summary>A phase that makes no progress for this long fails the run.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Provisioning.Worker.dll to run; default: the one beside the benchmark.</summary>
+    public string? WorkerDll { get; init; }
+
+    /// <summary>Extra worker configuration as KEY=VALUE environment variables (e.g. RabbitMq__PrefetchCount=128).</summary>
+    public IReadOnlyList<string> WorkerSettings { get; init; } = [];
+
+    /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker.</summary>
+    public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Keep the database, vhost and temp directory after the run (for inspection).</summary>
+    public bool Keep { get; init; }
+
+    public bool Runs(string phase) => !Skip.Contains(phase);
+}

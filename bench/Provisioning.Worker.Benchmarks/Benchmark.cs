@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Globalization;
+using MassTransit;
+using Provisioning.Worker.Configuration;
+
+namespace Provisioning.Worker.Benchmarks;
+
+/// <summary>
+/// One benchmark run, every phase against real RabbitMQ, PostgreSQL and Mosquitto, with a fresh database,
+/// virtual hosts and broker of its own: seed, baseline, transport ceiling, burst, paced, broker side.
+/// </summary>
+public sealed class Benchmark(BenchOptions options, TextWriter output)
+{
+    private readonly Report _report = new();
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var ct = cancellationToken;
+        var runId = Guid.NewGuid().ToString("N")[..12];
+        var directory = Directory.CreateTempSubdirectory("provisioning-bench-").FullName;
+        var databaseName = $"bench_{runId}";
+        var virtualHost = $"bench-{runId}";
+        var ceilingHost = $"bench-{runId}-ceiling";
+        var workerDll = options.WorkerDll ?? Path.Combine(AppContext.BaseDirectory, "Provisioning.Worker.dll");
+        if (!File.Exists(workerDll))
+        {
+            throw new FileNotFoundException($"The worker is not at {workerDll}; build it or pass --worker-dll.", workerDll);
+        }
+
+        var rabbitDefaults = new RabbitMqOptions();
+        var prefetch = Setting("RabbitMq__PrefetchCount") ?? rabbitDefaults.PrefetchCount;
+        var concurrency = Setting("RabbitMq__ConcurrentMessageLimit") ?? rabbitDefaults.ConcurrentMessageLimit;
+        var iterations = Setting("Mosquitto__HashIterations") ?? new MosquittoOptions().HashIterations;
+
+        using var services = BenchServices.FromEnvironment();
+        MosquittoServer? broker = null;
+        WorkerRunner? worker = null;
+        IBusControl? bus = null;
+        var createdDatabase = false;
+        var createdHosts = new List<string>();
+        try
+        {
+            _report.Add("setup", "machine", $"{MachineCpu.Cores} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at start");
+            _report.Add("setup", "worker settings", $"prefetch {prefetch}, concurrency {concurrency}, hash iterations {iterations}{(options.WorkerSettings.Count > 0 ? ", " + string.Join(", ", options.WorkerSettings) : string.Empty)}");
+
+            // ---- seed
+            var watch = Stopwatch.StartNew();
+            var connectionString = await services.CreateDatabaseAsync(databaseName, ct);
+            createdDatabase = true;
+            var seeder = new Seeder(Math.Min(options.HashPool, Math.Max(1, options.Devices + options.IdleClients + 1)), iterations);
+            await seeder.SeedAsync(connectionString, options.Devices, ct);
+            _report.Add("seed", "devices in the database", $"{options.Devices:N0} (COPY, {options.HashPool:N0} shared hashes) in {watch.Elapsed.TotalSeconds:0.0} s");
+
+            var brokerDirectory = Directory.CreateDirectory(Path.Combine(directory, "mosquitto")).FullName;
+            broker = await MosquittoServer.StartAsync(brokerDirectory, ct);
+            var workerUri = await services.CreateVirtualHostAsync(virtualHost, ct);
+            createdHosts.Add(virtualHost);
+
+            watch.Restart();
+            worker = WorkerRunner.Start(workerDll, WorkerEnvironment(connectionString, workerUri, broker), Path.Combine(directory, "worker.log"));
+            Console.Error.WriteLine($"bench: worker pid {worker.Pid}, log {worker.LogPath}");
+            await worker.WaitReadyAsync(TimeSpan.FromMinutes(10), ct);
+            _report.Add("seed", "worker start to ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s, passwd file {new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB");
+            _report.Add("seed", "worker RSS after start", $"{ProcFs.StatusMiB(worker.Pid, "VmRSS"):0} MiB");
+
+            // ---- baseline
+            double? baselinePerSecond = null;
+            if (options.Runs("baseline") && options.BaselineSample > 0)
+            {
+                var baseline = await PasswdBaseline.MeasureAsync(broker.PasswdFile, directory, options.BaselineSample, ct);
+                baselinePerSecond = 1000 / baseline.Percentile(50);
+                _report.Add("baseline", "mosquitto_passwd -b per event", $"{baseline.Summary()} ({baseline.Count} runs)");
+                _report.Add("baseline", "baseline events/s", $"{baselinePerSecond:0.0}");
+            }
+
+            // ---- transport ceiling
+            double? ceilingPerSecond = null;
+            if (options.Runs("ceiling"))
+            {
+                var ceilingUri = await services.CreateVirtualHostAsync(ceilingHost, ct);
+                createdHosts.Add(ceilingHost);
+                var ceilingTracker = new ReplyTracker();
+                var ceilingBus = await BenchBus.StartAsync(ceilingUri, ceilingTracker, (prefetch, concurrency), ct);
+                try
+                {
+                    var ceiling = await MeasureAsync(
+                        "ceiling", "trivial consumer", new LoadGenerator(ceilingBus, BenchBus.ReplyAddress, options.MaxInFlight, options.StallTimeout),
+                        Ids("ceiling", options.Registrations), null, ceilingTracker, null, null, ct);
+                    ceilingPerSecond = ceiling.EventsPerSecond;
+                }
+                finally
+                {
+                    await ceilingBus.StopAsync(CancellationToken.None);
+                }
+            }
+
+            // ---- the worker: burst, paced, broker side
+            var tracker = new ReplyTracker();
+            bus = await BenchBus.StartAsync(workerUri, tracker, null, ct);
+            var load = new LoadGenerator(bus, BenchBus.ReplyAddress, options.MaxInFlight, options.StallTimeout);
+
+            RunResult? burst = null;
+            if (options.Runs("burst"))
+            {
+                burst = await MeasureAsync("burst", "worker", load, Ids("burst", options.Registrations), null, tracker, worker, broker, ct);
+            }
+
+            var pacedCount = (int)Math.Max(1, Math.Round(options.PacedRate * options.PacedDuration.TotalSeconds));
+            RunResult? paced = null;
+            if (options.Runs("paced"))
+            {
+                paced = await MeasureAsync("paced", "worker", load, Ids("paced", pacedCount), options.PacedRate, tracker, worker, broker, ct);
+            }
+
+            if (options.Runs("broker") && options.IdleClients > 0)
+            {
+                await BrokerSideAsync(load, tracker, worker, broker, seeder, pacedCount, ct);
+            }
+
+            // ---- footprint
+            _report.Add("footprint", "worker peak RSS (VmHWM)", $"{ProcFs.StatusMiB(worker.Pid, "VmHWM"):0} MiB");
+            _report.Add("footprint", "passwd file", $"{new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB, {File.ReadLines(broker.PasswdFile).LongCount():N0} lines");
+            _report.Add("setup", "load average at end", File.ReadAllText("/proc/loadavg").Split(' ')[0]);
+            worker.ThrowIfExited();
+
+            output.WriteLine();
+            _report.Print(output);
+            output.WriteLine(Summary(burst, paced, ceilingPerSecond, baselinePerSecond, ProcFs.StatusMiB(worker.Pid, "VmHWM")));
+            return 0;
+        }
+        finally
+        {
+            if (bus is not null)
+            {
+                await bus.StopAsync(CancellationToken.None);
+            }
+
+            if (worker is not null)
+            {
+                await worker.StopAsync(TimeSpan.FromSeconds(30));
+                await worker.DisposeAsync();
+            }
+
+            if (broker is not null)
+            {
+                await broker.DisposeAsync();
+            }
+
+            if (!options.Keep)
+            {
+                foreach (var host in createdHosts)
+                {
+                    await services.DeleteVirtualHostAsync(host);
+                }
+
+                if (createdDatabase)
+                {
+                    await services.DropDatabaseAsync(databaseName);
+                }
+
+                Directory.Delete(directory, recursive: true);
+            }
+            else
+            {
+                Console.Error.WriteLine($"bench: kept database {databaseName}, virtual hosts {string.Join(", ", createdHosts)}, directory {directory}");
+            }
+        }
+    }
+
+    private async Task BrokerSideAsync(LoadGenerator load, ReplyTracker tracker, WorkerRunner worker, MosquittoServer broker, Seeder seeder, int count, CancellationToken ct)
+    {
+        var clients = Math.Min(options.IdleClients, options.Devices - 1);
+        if (clients <= 0)
+        {
+            return;
+        }
+
+        await using var fleet = new IdleClients();
+        var watch = Stopwatch.StartNew();
+        await fleet.ConnectAsync(broker.Port, clients, i => (Seeder.Username(i), seeder.Password(i)), ct);
+        _report.Add("broker", "idle clients connected", $"{fleet.Connected:N0} in {watch.Elapsed.TotalSeconds:0.0} s");
+
+        // Before any reload: what a CONNECT costs on a quiet broker with this fleet.
+        using (var quietStop = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            var quiet = new ConnectProber(broker.Port, Seeder.Username(clients), seeder.Password(clients), TimeSpan.FromMilliseconds(10));
+            quietStop.CancelAfter(TimeSpan.FromSeconds(2));
+            await quiet.RunAsync(quietStop.Token);
+            _report.Add("broker", "CONNECT wait, no reloads", quiet.Waits.Summary());
+        }
+
+        var prober = new ConnectProber(broker.Port, Seeder.Username(clients), seeder.Password(clients), TimeSpan.FromMilliseconds(10));
+        using var stopProbing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var probing = prober.RunAsync(stopProbing.Token);
+        await MeasureAsync("broker", $"worker, {clients:N0} idle clients", load, Ids("fleet", count), options.PacedRate, tracker, worker, broker, ct);
+        await stopProbing.CancelAsync();
+        await probing;
+        _report.Add("broker", "CONNECT wait during reloads", $"{prober.Waits.Summary()} ({prober.Waits.Count} connects, {prober.Failures} failed)");
+        _report.Add("broker", "idle clients still connected", $"{fleet.Connected:N0}");
+    }
+
+    private async Task<RunResult> MeasureAsync(
+        string phase, string what, LoadGenerator load, IReadOnlyList<string> ids, double? rate, ReplyTracker tracker, WorkerRunner? worker, MosquittoServer? broker, CancellationToken ct)
+    {
+        var machine = new MachineCpu();
+        var ownCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var workerCpu = worker is null ? double.NaN : ProcFs.CpuSeconds(worker.Pid);
+        var brokerCpu = broker is null ? double.NaN : ProcFs.CpuSeconds(broker.Pid);
+        var reloads = broker?.Reloads() ?? 0;
+        var timings = worker?.Timings();
+
+        var result = await load.RunAsync(phase, ids, rate, tracker, () => worker?.Tail ?? string.Empty, ct);
+
+        var seconds = result.Elapsed.TotalSeconds;
+        var offered = rate is { } r ? $"offered {r:0}/s for {ids.Count / r:0} s" : "published as fast as confirmed";
+        _report.Add(phase, $"{what}: events", $"{result.Events:N0} ({offered}; published at {result.PublishedPerSecond:0}/s)");
+        _report.Add(phase, $"{what}: events/s end to end", $"{result.EventsPerSecond:0} ({seconds:0.0} s to the last reply)");
+        _report.Add(phase, $"{what}: publish→reply", result.Latency.Summary());
+        if (result.Rejected > 0 || result.Unexpected > 0)
+        {
+            _report.Add(phase, $"{what}: unexpected replies", $"{result.Rejected} rejected, {result.Unexpected} unmatched");
+        }
+
+        var cpu = $"machine {machine.BusyShare():P0} busy of {MachineCpu.Cores} cores; bench {(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - ownCpu) / seconds:P0} of a core";
+        if (worker is not null)
+        {
+            var used = ProcFs.CpuSeconds(worker.Pid) - workerCpu;
+            cpu += $"; worker {used / seconds:P0} ({used * 1000 / result.Events:0.00} ms/event)";
+        }
+
+        if (broker is not null)
+        {
+            cpu += $"; mosquitto {(ProcFs.CpuSeconds(broker.Pid) - brokerCpu) / seconds:P0}";
+        }
+
+        _report.Add(phase, $"{what}: CPU", cpu);
+        if (broker is not null && worker is not null && timings is { } before)
+        {
+            var after = worker.Timings();
+            var count = broker.Reloads() - reloads;
+            var cycles = new Stats(after.CycleMs.Skip(before.CycleMs.Count));
+            var reloadTimes = new Stats(after.ReloadMs.Skip(before.ReloadMs.Count));
+            var writeTimes = new Stats(after.WriteMs.Skip(before.WriteMs.Count));
+            var brokerCpuPerReload = count == 0 ? double.NaN : (ProcFs.CpuSeconds(broker.Pid) - brokerCpu) * 1000 / count;
+            _report.Add(phase, $"{what}: broker reloads", $"{count} ({count / seconds:0.0}/s, {(count == 0 ? 0 : result.Events / (double)count):0.0} events per reload, mosquitto CPU {brokerCpuPerReload:0} ms per reload)");
+            _report.Add(phase, $"{what}: rewrite+reload cycle", cycles.Summary());
+            _report.Add(phase, $"{what}: file write (lock to rename)", writeTimes.Summary());
+            _report.Add(phase, $"{what}: SIGHUP→probe accepted", reloadTimes.Summary());
+        }
+
+        return result;
+    }
+
+    private string Summary(RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB)
+    {
+        var parts = new List<string>();
+        parts.Add(burst is null ? "burst n/a" : string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond:0} events/s (N={options.Devices:N0}, M={burst.Events:N0})"));
+        parts.Add(paced is null ? "paced p99 n/a" : string.Create(CultureInfo.InvariantCulture, $"p99 {paced.Latency.Percentile(99):0} ms at {options.PacedRate:0}/s"));
+        parts.Add(burst is not null && ceiling is { } c ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / c:P0} of ceiling ({c:0}/s)") : "ceiling n/a");
+        parts.Add(burst is not null && baseline is { } b ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / b:0}x baseline ({b:0.0}/s)") : "baseline n/a");
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peakMiB:0} MiB"));
+        return "summary: " + string.Join(", ", parts);
+    }
+
+    private Dictionary<string, string> WorkerEnvironment(string connectionString, Uri virtualHost, MosquittoServer broker)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings__Provisioning"] = connectionString,
+            ["RabbitMq__Uri"] = virtualHost.ToString(),
+            ["Mosquitto__PasswdFile"] = broker.PasswdFile,
+            ["Mosquitto__PidFile"] = broker.PidFile,
+            ["Mosquitto__BrokerHost"] = "127.0.0.1",
+            ["Mosquitto__BrokerPort"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Serilog__MinimumLevel__Override__MassTransit"] = "Information",
+            // The projection's per-cycle timings (rewrite + reload); one line per cycle, not per event.
+            ["Serilog__MinimumLevel__Override__Provisioning.Worker.Projection"] = "Debug",
+        };
+        foreach (var setting in options.WorkerSettings)
+        {
+            var (key, value) = SplitSetting(setting);
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    private int? Setting(string key) =>
+        options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == key).Select(s => (int?)int.Parse(s.Value, CultureInfo.InvariantCulture)).LastOrDefault();
+
+    private static (string Key, string Value) SplitSetting(string setting)
+    {
+        var equals = setting.IndexOf('=', StringComparison.Ordinal);
+        return equals > 0 ? (setting[..equals], setting[(equals + 1)..]) : throw new ArgumentException($"--worker-setting '{setting}' is not KEY=VALUE");
+    }
+
+    private static string[] Ids(string prefix, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => $"{prefix}-{i.ToString("D7", CultureInfo.InvariantCulture)}")];
+}

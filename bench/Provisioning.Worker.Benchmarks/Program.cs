@@ -1,0 +1,51 @@
+using System.CommandLine;
+using System.Globalization;
+using Provisioning.Worker.Benchmarks;
+
+var devices = new Option<int>("--devices") { Description = "Devices seeded before the first event.", DefaultValueFactory = _ => 100_000 };
+var registrations = new Option<int>("--registrations") { Description = "Registrations of the burst run (and of the transport ceiling).", DefaultValueFactory = _ => 20_000 };
+var pacedRate = new Option<double>("--paced-rate") { Description = "Events per second offered in the paced runs.", DefaultValueFactory = _ => 200 };
+var pacedSeconds = new Option<double>("--paced-seconds") { Description = "How long each paced run offers events.", DefaultValueFactory = _ => 15 };
+var idleClients = new Option<int>("--idle-clients") { Description = "Connected idle MQTT clients in the broker-side run (0: skip it).", DefaultValueFactory = _ => 2_000 };
+var baselineSample = new Option<int>("--baseline-sample") { Description = "mosquitto_passwd -b runs timed for the baseline.", DefaultValueFactory = _ => 20 };
+var maxInFlight = new Option<int>("--max-in-flight") { Description = "Publishes awaiting their confirm at once.", DefaultValueFactory = _ => 1_000 };
+var hashPool = new Option<int>("--hash-pool") { Description = "Distinct password hashes shared by the seeded devices.", DefaultValueFactory = _ => 1_024 };
+var stall = new Option<double>("--stall-seconds") { Description = "Fail a phase after this long without a reply.", DefaultValueFactory = _ => 60 };
+var workerDll = new Option<string?>("--worker-dll") { Description = "Provisioning.Worker.dll to run (default: beside the benchmark)." };
+var workerSettings = new Option<string[]>("--worker-setting") { Description = "Worker configuration as KEY=VALUE (environment variable form), repeatable.", AllowMultipleArgumentsPerToken = false };
+var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker (repeatable or comma-separated)." };
+var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
+
+var root = new RootCommand("Provisioning.Worker benchmark (DESIGN.md, issue 5): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
+{
+    devices, registrations, pacedRate, pacedSeconds, idleClients, baselineSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
+};
+root.SetAction(async (result, cancellationToken) =>
+{
+    var options = new BenchOptions
+    {
+        Devices = result.GetValue(devices),
+        Registrations = result.GetValue(registrations),
+        PacedRate = result.GetValue(pacedRate),
+        PacedDuration = TimeSpan.FromSeconds(result.GetValue(pacedSeconds)),
+        IdleClients = result.GetValue(idleClients),
+        BaselineSample = result.GetValue(baselineSample),
+        MaxInFlight = result.GetValue(maxInFlight),
+        HashPool = result.GetValue(hashPool),
+        StallTimeout = TimeSpan.FromSeconds(result.GetValue(stall)),
+        WorkerDll = result.GetValue(workerDll),
+        WorkerSettings = result.GetValue(workerSettings) ?? [],
+        Skip = (result.GetValue(skip) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase),
+        Keep = result.GetValue(keep),
+    };
+    if (options.Devices < 1 || options.Registrations < 1 || options.PacedRate <= 0 || options.MaxInFlight < 1 || options.HashPool < 1)
+    {
+        await Console.Error.WriteLineAsync("bench: --devices, --registrations, --paced-rate, --max-in-flight and --hash-pool must be positive");
+        return 2;
+    }
+
+    CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+    return await new Benchmark(options, Console.Out).RunAsync(cancellationToken);
+});
+return await root.Parse(args).InvokeAsync();
