@@ -30,8 +30,9 @@ internal static class LifecycleBatch
 {
     /// <returns>The outcome of each request, in order.</returns>
     public static async Task<LifecycleOutcome[]> ApplyAsync(
-        NpgsqlConnection connection, IReadOnlyList<LifecycleRequest> requests, MosquittoOptions mosquitto, DateTimeOffset now, CancellationToken cancellationToken)
+        NpgsqlConnection connection, IReadOnlyList<LifecycleRequest> requests, MosquittoOptions mosquitto, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow();
         var outcomes = new LifecycleOutcome[requests.Count];
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
 
@@ -84,6 +85,10 @@ internal static class LifecycleBatch
 
         // 2. Device rows of the valid events: created when unknown (a deletion of an unknown device is remembered), then locked.
         var devices = await LockDevicesAsync(connection, transaction, work.Select(i => requests[i].Event).Where(IsValid), now, cancellationToken);
+
+        // The time read again once the row locks are held: two batches (two instances) may start in one order and take
+        // the locks in the other, and issuedAt/revokedAt must follow the order in which the credentials really changed.
+        now = Later(now, clock.GetUtcNow());
 
         // 3. The rules, in arrival order. New credentials are hashed in parallel first: PBKDF2 is the CPU-bound part.
         var credentials = NewCredentials(work.Where(i => requests[i].IsRegistration && IsValid(requests[i].Event)).ToList(), mosquitto.HashIterations);
@@ -302,6 +307,8 @@ internal static class LifecycleBatch
             : DeviceIdentity.Problem("deviceId", e.DeviceId) is { } deviceProblem
                 ? (RejectionCodes.InvalidDeviceId, deviceProblem)
                 : null;
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static OutboxMessage Rejected(DeviceEvent e, string code, string reason, DateTimeOffset now) =>
         OutboxWriter.Create(

@@ -107,7 +107,7 @@ public sealed partial class LifecycleBatcher(
         var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
         await db.Database.OpenConnectionAsync(cancellationToken);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        return await LifecycleBatch.ApplyAsync(connection, batch, mosquitto.Value, clock.GetUtcNow(), cancellationToken);
+        return await LifecycleBatch.ApplyAsync(connection, batch, mosquitto.Value, clock, cancellationToken);
     }
 
     private void Complete(IReadOnlyList<LifecycleRequest> batch, LifecycleOutcome[] outcomes)
