@@ -82,6 +82,7 @@ public sealed class DeviceLifecycleService(
     private async Task<LifecycleOutcome> RegisterLockedAsync(DeviceEvent e, string tenantId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var device = await LockDeviceAsync(tenantId, deviceId, now, cancellationToken);
+        now = LockedNow(now);
         if (device.DeletedAt is { } deletedAt && e.OccurredAt <= deletedAt)
         {
             Reject(e, RejectionCodes.Stale, $"registration occurred at {e.OccurredAt:O}, not later than the device's deletion at {deletedAt:O}", now);
@@ -118,6 +119,7 @@ public sealed class DeviceLifecycleService(
     private async Task<LifecycleOutcome> DeleteLockedAsync(DeviceEvent e, string tenantId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var device = await LockDeviceAsync(tenantId, deviceId, now, cancellationToken);
+        now = LockedNow(now);
         if (device.Status == DeviceStatus.Active && device.RegisteredAt is { } registeredAt && e.OccurredAt < registeredAt)
         {
             Reject(e, RejectionCodes.Stale, $"deletion occurred at {e.OccurredAt:O}, earlier than the device's registration at {registeredAt:O}", now);
@@ -157,6 +159,12 @@ public sealed class DeviceLifecycleService(
             .AsTracking()
             .SingleAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// The time read again once the row lock is held: two events for one device may start in one order and take the
+    /// lock in the other, and issuedAt/revokedAt must follow the order in which the credentials really changed.
+    /// </summary>
+    private DateTimeOffset LockedNow(DateTimeOffset startedAt) => clock.GetUtcNow() is var now && now > startedAt ? now : startedAt;
 
     private void Reject(DeviceEvent e, string code, string reason, DateTimeOffset now) =>
         OutboxWriter.Add(

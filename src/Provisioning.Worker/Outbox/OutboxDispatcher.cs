@@ -83,6 +83,11 @@ public sealed partial class OutboxDispatcher(
         return batch.Count;
     }
 
+    /// <summary>
+    /// Claims ready rows, never one whose device has an older reply still leased, waiting for a retry or for the
+    /// broker: a device must receive its replies in the order its credential changed, also after a crash left rows
+    /// leased by a dead instance (found by the SIGKILL fault scenario).
+    /// </summary>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -92,8 +97,12 @@ public sealed partial class OutboxDispatcher(
                 $"""
                 UPDATE outbox SET lease_expires_at = {leaseUntil}, attempts = attempts + 1
                 WHERE id IN (
-                    SELECT id FROM outbox
+                    SELECT id FROM outbox o
                     WHERE NOT awaits_broker AND next_attempt_at <= {now} AND (lease_expires_at IS NULL OR lease_expires_at < {now})
+                      AND NOT EXISTS (
+                          SELECT 1 FROM outbox older
+                          WHERE older.tenant_id = o.tenant_id AND older.device_id = o.device_id AND older.id < o.id
+                            AND (older.awaits_broker OR older.next_attempt_at > {now} OR older.lease_expires_at >= {now}))
                     ORDER BY id
                     LIMIT {_options.OutboxBatchSize}
                     FOR UPDATE SKIP LOCKED)
