@@ -63,6 +63,11 @@ public sealed class QueueInspector(Uri amqpUri)
     /// </summary>
     public async Task<int> MoveAllAsync(string from, string to)
     {
+        if (await CountAsync(from) is null)
+        {
+            return 0;
+        }
+
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         var moved = 0;
