@@ -38,4 +38,22 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
         // Then
         await InvariantChecker.CheckAsync(world, "worker killed (SIGKILL) at random points", Kills, load.Published, clock.Elapsed);
     }
+
+    [Fact]
+    public async Task Two_worker_instances_consuming_the_same_queues_at_once_have_one_effect_per_message()
+    {
+        // Given
+        var clock = Stopwatch.StartNew();
+        await using var world = await FaultWorld.StartAsync(endpoints, output);
+        await Task.WhenAll(world.StartWorkerAsync(), world.StartWorkerAsync());
+
+        // When: both consume, both project (one at a time, by the advisory lock), both dispatch
+        await using var load = new LoadGenerator(world.Bus, "twice", devices: 60, TimeSpan.FromMilliseconds(6), seed: 5002).Start();
+        await load.WaitForPublishedAsync(300, TimeSpan.FromSeconds(90));
+        await load.StopAsync();
+
+        // Then
+        Assert.All(world.Workers, w => Assert.Contains("Consumed Device", w.Stdout, StringComparison.Ordinal));
+        await InvariantChecker.CheckAsync(world, "two worker instances at once", 1, load.Published, clock.Elapsed);
+    }
 }
