@@ -36,6 +36,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();
         services.AddSingleton<ReplySender>();
+        services.AddSingleton<RedeliveryGuard>();
 
         // Order matters: hosted services start in registration order, and the schema must exist before anything consumes.
         services.AddHostedService<DatabaseMigrator>();
