@@ -132,6 +132,7 @@ internal sealed class ProvisioningOptionsValidator : IValidateOptions<Provisioni
         RequirePositive(failures, $"{S}:PollInterval", options.PollInterval);
         RequirePositive(failures, $"{S}:OutboxLease", options.OutboxLease);
         RequirePositive(failures, $"{S}:MaxBackoff", options.MaxBackoff);
+        RequirePositive(failures, $"{S}:ShutdownTimeout", options.ShutdownTimeout);
         if (options.OutboxBatchSize is < 1 or > 10_000)
         {
             failures.Add($"{S}:OutboxBatchSize is {options.OutboxBatchSize}; it must be between 1 and 10000.");

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Outbox;
@@ -16,7 +17,7 @@ public sealed partial class OutboxDispatcher(
     DispatchWakeUp wakeUp,
     IOptions<ProvisioningOptions> options,
     TimeProvider clock,
-    ILogger<OutboxDispatcher> logger) : BackgroundService
+    ILogger<OutboxDispatcher> logger) : DrainingBackgroundService
 {
     private readonly ProvisioningOptions _options = options.Value;
 
@@ -27,7 +28,7 @@ public sealed partial class OutboxDispatcher(
         {
             try
             {
-                var claimed = await DispatchBatchAsync(stoppingToken);
+                var claimed = await DispatchBatchAsync(AbortToken);
                 failures = 0;
                 if (claimed < _options.OutboxBatchSize)
                 {

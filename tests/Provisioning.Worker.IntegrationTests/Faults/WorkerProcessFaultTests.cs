@@ -41,6 +41,72 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
     }
 
     /// <summary>
+    /// Stopped three times under load: once with a message certainly in flight (its consumer waits behind a device row
+    /// lock the test holds for 2 s), which the stopping worker must finish; once plain; once with a consumer stuck
+    /// longer than the half of the shutdown timeout consumers get, which must be returned to its queue, not
+    /// dead-lettered, and finished by the next worker.
+    /// </summary>
+    [Fact]
+    public async Task SIGTERM_under_load_drains_in_flight_work_within_the_shutdown_timeout_and_dead_letters_nothing()
+    {
+        // Given
+        var shutdownTimeout = TimeSpan.FromSeconds(10);
+        var clock = Stopwatch.StartNew();
+        await using var world = await FaultWorld.StartAsync(endpoints, output);
+        world.WorkerSettings["Provisioning__ShutdownTimeout"] = "00:00:10";
+        await world.StartWorkerAsync();
+        await using var load = new LoadGenerator(world.Bus, "sigterm", devices: 80, TimeSpan.FromMilliseconds(10), seed: 5004).Start();
+        TimeSpan?[] heldFor = [TimeSpan.FromSeconds(2), null, (shutdownTimeout / 2) + TimeSpan.FromSeconds(2)];
+
+        for (var i = 0; i < heldFor.Length; i++)
+        {
+            // When
+            await load.WaitForPublishedAsync(load.Published.Count + 120);
+            var worker = world.Workers.Single();
+            PublishedMessage? held = null;
+            Task<(int ExitCode, TimeSpan Took)> stopping;
+            if (heldFor[i] is { } hold)
+            {
+                await using var blocker = await DeviceRowBlocker.HoldAsync(world.ConnectionString, "sigterm", $"held{i}");
+                held = await load.PublishAsync(registration: true, "sigterm", $"held{i}");
+                await blocker.WaitUntilSomeoneWaitsAsync();
+                stopping = world.StopWorkerAsync(worker, shutdownTimeout + TimeSpan.FromSeconds(15));
+                await Task.Delay(hold);
+            }
+            else
+            {
+                stopping = world.StopWorkerAsync(worker, shutdownTimeout + TimeSpan.FromSeconds(15));
+            }
+
+            var (exitCode, took) = await stopping;
+            var finished = held is not null && Finished(worker, held.Id);
+            output.WriteLine($"stop {i + 1}: exit {exitCode} after {took.TotalSeconds:0.0} s{(held is null ? string.Empty : $"; the held message was finished by the stopping worker: {finished}")}");
+
+            // Then: a clean exit within the host's shutdown timeout, no claimed reply left behind
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{world.Diagnostics()}");
+            Assert.True(took < shutdownTimeout, $"the worker took {took.TotalSeconds:0.0} s to stop");
+            Assert.Equal(0L, await LeasedRepliesAsync(world));
+            if (held is not null)
+            {
+                // Held for less than the consumers' half of the timeout: finished by the stopping worker, not abandoned
+                // to a redelivery. Held longer: cancelled and returned to its queue (the next worker finishes it).
+                Assert.True(
+                    finished == heldFor[i] < shutdownTimeout / 2,
+                    $"the message in flight at SIGTERM ({held.Id}), held {heldFor[i]}, finished by the stopping worker: {finished}\n{world.Diagnostics()}");
+            }
+
+            await world.StartWorkerAsync();
+        }
+
+        await load.WaitForPublishedAsync(load.Published.Count + 100);
+        await load.StopAsync();
+
+        // and nothing was dead-lettered (the checker allows none), not even the message cancelled in the third stop
+        await InvariantChecker.CheckAsync(world, "SIGTERM under load", heldFor.Length, load.Published, clock.Elapsed);
+        Assert.DoesNotContain("S-FAULT", world.AllLogs(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// The poison message kills the process inside the consumer (a startup hook loaded into the worker for this test,
     /// see tests/Provisioning.Worker.FaultHooks), so it is never acknowledged and comes back after every restart.
     /// The test plays the supervisor (systemd, Kubernetes) that restarts the worker each time.
@@ -116,4 +182,17 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
 
     private static async Task<bool> IsDeadLetteredAsync(FaultWorld world, Guid messageId) =>
         (await world.Queues.PeekAllAsync("device-registered_error")).Any(m => m.MessageId == messageId);
+
+    /// <summary>Replies claimed by a dispatcher and not yet sent or given back.</summary>
+    private static async Task<long> LeasedRepliesAsync(FaultWorld world)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(world.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM outbox WHERE lease_expires_at > now()", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The worker logged the message as consumed (the line is written after the transaction committed).</summary>
+    private static bool Finished(WorkerProcess worker, Guid messageId) =>
+        worker.Stdout.Split('\n').Any(line => line.Contains("Consumed Device", StringComparison.Ordinal) && line.Contains(messageId.ToString(), StringComparison.Ordinal));
 }
