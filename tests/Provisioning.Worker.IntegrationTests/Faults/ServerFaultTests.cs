@@ -76,6 +76,7 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         // Given
         var clock = Stopwatch.StartNew();
         await using var world = await FaultWorld.StartAsync(endpoints, output, rabbitMq: await PrivateRabbitMq.StartAsync());
+        output.WriteLine($"private node up at {clock.Elapsed.TotalSeconds:0.0} s");
         await world.StartWorkerAsync();
         await using var load = new LoadGenerator(world.Bus, "mqrestart", devices: 60, TimeSpan.FromMilliseconds(10), seed: 6003).Start();
         await load.WaitForPublishedAsync(150);
@@ -84,14 +85,16 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         await world.RabbitMq.RestartAsync();
         output.WriteLine($"restart 1 done at {clock.Elapsed.TotalSeconds:0.0} s; {load.FailedAttempts} publish attempts failed meanwhile");
 
-        // and again at a moment the dispatcher has released replies to send
+        // and again while the dispatcher sends a backlog: replies held back (Mosquitto away) are released all at once
+        await load.WaitForPublishedAsync(load.Published.Count + 50);
+        await world.Broker.StopAsync();
+        await load.WaitForPublishedAsync(load.Published.Count + 150);
+        await world.Broker.StartAgainAsync();
         var ready = 0L;
-        await WaitUntilAsync(
-            async () => (ready = await ReadyRepliesAsync(world)) >= 5,
-            TimeSpan.FromSeconds(60),
-            "the dispatcher never had replies to send");
+        await WaitUntilAsync(async () => (ready = await ReadyRepliesAsync(world)) >= 20, TimeSpan.FromSeconds(60), "the held-back replies were never released");
+        var repliesBefore = world.Replies.All.Count;
         await world.RabbitMq.RestartAsync();
-        output.WriteLine($"restart 2 with {ready} replies ready to send, done at {clock.Elapsed.TotalSeconds:0.0} s");
+        output.WriteLine($"restart 2 with {ready} replies ready to send ({repliesBefore} received before), done at {clock.Elapsed.TotalSeconds:0.0} s");
         await load.WaitForPublishedAsync(load.Published.Count + 100);
         await load.StopAsync();
 
@@ -148,7 +151,7 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(50);
+            await Task.Delay(20);
         }
     }
 }

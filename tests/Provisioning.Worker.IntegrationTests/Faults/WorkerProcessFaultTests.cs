@@ -23,7 +23,7 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
         await load.WaitForPublishedAsync(50);
 
         // When: SIGKILL at random moments — mid-consume, mid-rewrite, mid-dispatch, and during start-up itself
-        const int Kills = 5;
+        const int Kills = 4;
         for (var i = 0; i < Kills; i++)
         {
             var worker = world.Workers.Single();
@@ -61,7 +61,7 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
         for (var i = 0; i < heldFor.Length; i++)
         {
             // When
-            await load.WaitForPublishedAsync(load.Published.Count + 120);
+            await load.WaitForPublishedAsync(load.Published.Count + 80);
             var worker = world.Workers.Single();
             PublishedMessage? held = null;
             Task<(int ExitCode, TimeSpan Took)> stopping;
