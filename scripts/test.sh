@@ -48,7 +48,7 @@ if ((passed + failed == 0)); then
 fi
 if [[ -s $PROVISIONING_FAULT_FIGURES ]]; then
   sum() { grep -o "\"$1\":[0-9]*" "$PROVISIONING_FAULT_FIGURES" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
-  echo "fault suite: $(wc -l <"$PROVISIONING_FAULT_FIGURES") scenarios passed, $(sum messages) messages, $(sum faults) faults injected, $(sum deadLettered) dead-lettered as expected, $(sum lost) messages lost"
+  echo "fault suite: $(wc -l <"$PROVISIONING_FAULT_FIGURES") scenarios passed, $(sum messages) messages, $(sum faults) faults injected, $(sum deadLettered) dead-lettered as expected, $(sum lost) messages lost, $(sum credentialsChecked) logins tried against Mosquitto"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 
