@@ -84,7 +84,8 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
 
             // Then: a clean exit within the host's shutdown timeout, no claimed reply left behind
             Assert.True(exitCode == 0, $"exit code {exitCode}\n{world.Diagnostics()}");
-            Assert.True(took < shutdownTimeout, $"the worker took {took.TotalSeconds:0.0} s to stop");
+            // (measured from the signal to the process's end: runtime teardown included, hence a little slack)
+            Assert.True(took < shutdownTimeout + TimeSpan.FromSeconds(2), $"the worker took {took.TotalSeconds:0.0} s to stop");
             Assert.Equal(0L, await LeasedRepliesAsync(world));
             if (held is not null)
             {
