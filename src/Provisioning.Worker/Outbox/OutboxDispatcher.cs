@@ -30,7 +30,7 @@ public sealed partial class OutboxDispatcher(
             {
                 var claimed = await DispatchBatchAsync(AbortToken);
                 failures = 0;
-                if (claimed < _options.OutboxBatchSize)
+                if (claimed == 0)
                 {
                     await wakeUp.WaitAsync(_options.PollInterval, stoppingToken);
                 }
@@ -85,9 +85,10 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// Claims ready rows, never one whose device has an older reply still leased, waiting for a retry or for the
-    /// broker: a device must receive its replies in the order its credential changed, also after a crash left rows
-    /// leased by a dead instance (found by the SIGKILL fault scenario).
+    /// Claims ready rows, only the oldest reply of each device: a device must receive its replies in the order its
+    /// credential changed — also after a crash left rows leased by a dead instance (found by the SIGKILL fault
+    /// scenario), and when two instances claim at the same moment, where a lease not yet committed is invisible
+    /// (found by the two-instances scenario). A device's next reply goes in the next round, which follows at once.
     /// </summary>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
@@ -102,8 +103,7 @@ public sealed partial class OutboxDispatcher(
                     WHERE NOT awaits_broker AND next_attempt_at <= {now} AND (lease_expires_at IS NULL OR lease_expires_at < {now})
                       AND NOT EXISTS (
                           SELECT 1 FROM outbox older
-                          WHERE older.tenant_id = o.tenant_id AND older.device_id = o.device_id AND older.id < o.id
-                            AND (older.awaits_broker OR older.next_attempt_at > {now} OR older.lease_expires_at >= {now}))
+                          WHERE older.tenant_id = o.tenant_id AND older.device_id = o.device_id AND older.id < o.id)
                     ORDER BY id
                     LIMIT {_options.OutboxBatchSize}
                     FOR UPDATE SKIP LOCKED)
