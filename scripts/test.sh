@@ -20,6 +20,8 @@ set +a
 # Each test project writes its trx into its own TestResults/ (one shared directory lets two
 # projects that finish in the same second overwrite each other's file).
 find tests -type d -name TestResults -prune -exec rm -rf {} +
+# The fault scenarios append their measured figures here (one JSON line each); summed up at the end.
+export PROVISIONING_FAULT_FIGURES="$ROOT/tests/TestResults/fault-figures.jsonl"
 
 rc=0
 dotnet test Provisioning.Worker.sln --configuration Release --logger trx "$@" || rc=$?
@@ -43,6 +45,10 @@ if ((rc != 0 && failed == 0)); then
 fi
 if ((passed + failed == 0)); then
   echo "test.sh: no test ran ($files trx files)" >&2
+fi
+if [[ -s $PROVISIONING_FAULT_FIGURES ]]; then
+  sum() { grep -o "\"$1\":[0-9]*" "$PROVISIONING_FAULT_FIGURES" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+  echo "fault suite: $(wc -l <"$PROVISIONING_FAULT_FIGURES") scenarios passed, $(sum messages) messages, $(sum faults) faults injected, $(sum deadLettered) dead-lettered as expected, $(sum lost) messages lost, $(sum credentialsChecked) logins tried against Mosquitto"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 

@@ -94,6 +94,11 @@ internal sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOption
             failures.Add($"{S}:RetryLimit is {options.RetryLimit}; it must be between 0 and 100.");
         }
 
+        if (options.RedeliveryLimit is < 1 or > 100)
+        {
+            failures.Add($"{S}:RedeliveryLimit is {options.RedeliveryLimit}; it must be between 1 and 100.");
+        }
+
         if (options.RetryMinInterval <= TimeSpan.Zero || options.RetryMaxInterval < options.RetryMinInterval)
         {
             failures.Add($"{S}:RetryMinInterval and {S}:RetryMaxInterval must be positive with min <= max.");
@@ -127,6 +132,7 @@ internal sealed class ProvisioningOptionsValidator : IValidateOptions<Provisioni
         RequirePositive(failures, $"{S}:PollInterval", options.PollInterval);
         RequirePositive(failures, $"{S}:OutboxLease", options.OutboxLease);
         RequirePositive(failures, $"{S}:MaxBackoff", options.MaxBackoff);
+        RequirePositive(failures, $"{S}:ShutdownTimeout", options.ShutdownTimeout);
         if (options.OutboxBatchSize is < 1 or > 10_000)
         {
             failures.Add($"{S}:OutboxBatchSize is {options.OutboxBatchSize}; it must be between 1 and 10000.");

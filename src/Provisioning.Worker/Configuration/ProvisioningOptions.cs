@@ -21,4 +21,11 @@ public sealed class ProvisioningOptions
 
     /// <summary>Upper bound of the backoff between attempts at a reply, or at a failed passwd rewrite.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a stop (SIGTERM) may take: the host's shutdown timeout. Messages being consumed get half of it to
+    /// finish before they are cancelled and returned to their queue; a stop manager (systemd's TimeoutStopSec,
+    /// Kubernetes' terminationGracePeriodSeconds) must allow more than this.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

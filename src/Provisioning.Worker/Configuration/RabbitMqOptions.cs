@@ -23,4 +23,10 @@ public sealed class RabbitMqOptions
     public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many times a redelivered message (one that was in flight when a worker stopped or died) may be started again
+    /// without completing before it is dead-lettered to <c>_error</c> unprocessed: the bound on a crash loop.
+    /// </summary>
+    public int RedeliveryLimit { get; set; } = 5;
 }

@@ -5,7 +5,10 @@ using Provisioning.Worker.Devices;
 
 namespace Provisioning.Worker.Consumers;
 
-/// <summary>Queue names are part of the contract; retries cover transient faults only, then MassTransit dead-letters to <c>_error</c>.</summary>
+/// <summary>
+/// Queue names are part of the contract; retries cover transient faults only, then MassTransit dead-letters to <c>_error</c>;
+/// a message the worker keeps dying on is stopped by the <see cref="RedeliveryGuard"/>.
+/// </summary>
 public sealed class DeviceRegisteredConsumerDefinition : ConsumerDefinition<DeviceRegisteredConsumer>
 {
     private readonly RabbitMqOptions _options;
@@ -18,7 +21,7 @@ public sealed class DeviceRegisteredConsumerDefinition : ConsumerDefinition<Devi
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceRegisteredConsumer> consumerConfigurator, IRegistrationContext context) =>
-        ConsumerEndpoint.Configure(endpointConfigurator, _options);
+        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceLifecycleService.RegisteredConsumer));
 }
 
 public sealed class DeviceDeletedConsumerDefinition : ConsumerDefinition<DeviceDeletedConsumer>
@@ -33,17 +36,20 @@ public sealed class DeviceDeletedConsumerDefinition : ConsumerDefinition<DeviceD
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceDeletedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        ConsumerEndpoint.Configure(endpointConfigurator, _options);
+        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceLifecycleService.DeletedConsumer));
 }
 
 internal static class ConsumerEndpoint
 {
-    public static void Configure(IReceiveEndpointConfigurator endpoint, RabbitMqOptions options)
+    public static void Configure(IReceiveEndpointConfigurator endpoint, RabbitMqOptions options, IFilter<ConsumeContext> redeliveryGuard)
     {
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.PrefetchCount = options.PrefetchCount;
         }
+
+        // Outside the retries: one count per delivery, not per attempt.
+        endpoint.UseFilter(redeliveryGuard);
 
         endpoint.UseMessageRetry(retry =>
         {

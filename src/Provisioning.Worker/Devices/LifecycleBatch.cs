@@ -314,10 +314,17 @@ internal static class LifecycleBatch
         OutboxWriter.Create(
             new ProvisioningRejected { TenantId = e.TenantId, DeviceId = e.DeviceId, Code = code, Reason = reason },
             e,
-            e.TenantId ?? string.Empty,
-            e.DeviceId ?? string.Empty,
+            OutboxKey(e.TenantId),
+            OutboxKey(e.DeviceId),
             awaitsBroker: false,
             now);
+
+    /// <summary>
+    /// The outbox row's device key for a rejection. A valid id is kept as is (replies to one device stay in order); an
+    /// invalid one is stored escaped and cut short: PostgreSQL refuses NUL in text, and an index entry cannot hold a
+    /// 10 MB id (both sent such a rejection to _error; found by the bad-input fault scenario). The reply keeps the id as received.
+    /// </summary>
+    private static string OutboxKey(string? id) => id is null ? string.Empty : DeviceIdentity.Printable(id);
 
     private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {

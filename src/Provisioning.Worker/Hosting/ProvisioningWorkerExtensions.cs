@@ -38,19 +38,40 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();
         services.AddSingleton<ReplySender>();
+        services.AddSingleton<RedeliveryGuard>();
 
-        // Order matters: hosted services start in registration order, and the schema must exist before anything consumes.
+        // Order matters. Hosted services start in registration order: the schema must exist before anything consumes.
+        // They stop in the reverse order: the dispatcher and the projection finish their cycle while the bus still
+        // runs (a reply being sent is sent), then the bus stops consuming and lets the messages in hand complete.
+        // The batcher starts before the bus and so stops after it: the consumers' last events still commit.
         services.AddHostedService<DatabaseMigrator>();
+        services.AddSingleton<LifecycleBatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
+        services.AddProvisioningBus();
         services.AddHostedService<PasswdProjector>();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<InboxCleanupService>();
-        services.AddSingleton<LifecycleBatcher>();
-        services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>()); // before the bus: it stops after the consumers
-        services.AddProvisioningBus();
+        services.AddGracefulShutdown();
 
         services.AddProvisioningHealthChecks();
         services.AddProvisioningMetrics();
         return builder;
+    }
+
+    /// <summary>
+    /// <c>Provisioning:ShutdownTimeout</c> bounds the whole stop. MassTransit first lets the messages in hand complete,
+    /// for half of it: without <c>ConsumerStopTimeout</c> it cancels them at once, and a message cancelled mid-way is
+    /// redelivered rather than finished. Then it cancels them (they return to their queue) and waits a little more.
+    /// </summary>
+    private static void AddGracefulShutdown(this IServiceCollection services)
+    {
+        services.AddOptions<HostOptions>().Configure<IOptions<ProvisioningOptions>>((host, provisioning) =>
+            host.ShutdownTimeout = provisioning.Value.ShutdownTimeout);
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<ProvisioningOptions>>((bus, provisioning) =>
+        {
+            bus.ConsumerStopTimeout = provisioning.Value.ShutdownTimeout / 2;
+            bus.StopTimeout = provisioning.Value.ShutdownTimeout * 3 / 4;
+        });
     }
 
     private static void AddProvisioningOptions(this IServiceCollection services)

@@ -23,6 +23,8 @@ public sealed partial class InboxCleanupService(
                 var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
                 var cutoff = clock.GetUtcNow() - options.Value.InboxRetention;
                 var removed = await db.Database.ExecuteSqlAsync($"DELETE FROM inbox WHERE received_at < {cutoff}", stoppingToken);
+                // Counts left behind by a redelivered message whose worker died again before it could forget them.
+                await db.Database.ExecuteSqlAsync($"DELETE FROM delivery_attempts WHERE last_attempt_at < {cutoff}", stoppingToken);
                 Log.Pruned(logger, removed, cutoff);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Persistence;
 
@@ -18,7 +19,7 @@ public sealed partial class OutboxDispatcher(
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
     TimeProvider clock,
-    ILogger<OutboxDispatcher> logger) : BackgroundService
+    ILogger<OutboxDispatcher> logger) : DrainingBackgroundService
 {
     private readonly ProvisioningOptions _options = options.Value;
 
@@ -29,9 +30,9 @@ public sealed partial class OutboxDispatcher(
         {
             try
             {
-                var claimed = await DispatchBatchAsync(stoppingToken);
+                var claimed = await DispatchBatchAsync(AbortToken);
                 failures = 0;
-                if (claimed < _options.OutboxBatchSize)
+                if (claimed == 0)
                 {
                     await wakeUp.WaitAsync(_options.PollInterval, stoppingToken);
                 }
@@ -86,6 +87,12 @@ public sealed partial class OutboxDispatcher(
         return batch.Count;
     }
 
+    /// <summary>
+    /// Claims ready rows, only the oldest reply of each device: a device must receive its replies in the order its
+    /// credential changed — also after a crash left rows leased by a dead instance (found by the SIGKILL fault
+    /// scenario), and when two instances claim at the same moment, where a lease not yet committed is invisible
+    /// (found by the two-instances scenario). A device's next reply goes in the next round, which follows at once.
+    /// </summary>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -95,8 +102,11 @@ public sealed partial class OutboxDispatcher(
                 $"""
                 UPDATE outbox SET lease_expires_at = {leaseUntil}, attempts = attempts + 1
                 WHERE id IN (
-                    SELECT id FROM outbox
+                    SELECT id FROM outbox o
                     WHERE NOT awaits_broker AND next_attempt_at <= {now} AND (lease_expires_at IS NULL OR lease_expires_at < {now})
+                      AND NOT EXISTS (
+                          SELECT 1 FROM outbox older
+                          WHERE older.tenant_id = o.tenant_id AND older.device_id = o.device_id AND older.id < o.id)
                     ORDER BY id
                     LIMIT {_options.OutboxBatchSize}
                     FOR UPDATE SKIP LOCKED)

@@ -11,6 +11,7 @@ namespace Provisioning.Worker.Persistence;
 /// </summary>
 public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimeProvider clock, ILogger<DatabaseMigrator> logger) : IHostedService
 {
+    private const long MigrationLockKey = 0x5072_6F76_4D69_6772; // "ProvMigr"
     private static readonly TimeSpan _patience = TimeSpan.FromSeconds(60);
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -22,11 +23,26 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimePr
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
-                // Without the history table EF logs a failed query as an error on every fresh database.
-                await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
-                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-                await db.Database.MigrateAsync(cancellationToken);
-                Log.Migrated(logger, pending.Count, string.Join(", ", pending));
+                await db.Database.OpenConnectionAsync(cancellationToken);
+                try
+                {
+                    // Instances that start together (a rolling upgrade, replicas) take turns: the first migrates, the
+                    // others then find nothing pending. Without it the second failed on "relation already exists"
+                    // (found by the two-instances fault scenario). A session lock, on the connection EF migrates on.
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+
+                    // Without the history table EF logs a failed query as an error on every fresh database.
+                    await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+                    var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                    await db.Database.MigrateAsync(cancellationToken);
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", cancellationToken);
+                    Log.Migrated(logger, pending.Count, string.Join(", ", pending));
+                }
+                finally
+                {
+                    await db.Database.CloseConnectionAsync(); // a lock still held (a failure) ends with the session
+                }
+
                 return;
             }
             catch (Exception e) when (TransientFaults.IsTransient(e) && clock.GetElapsedTime(started) < _patience)

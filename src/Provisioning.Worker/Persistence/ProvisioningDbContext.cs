@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Inbox;
 using Provisioning.Worker.Outbox;
@@ -15,6 +16,8 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
     public DbSet<ProjectionCheckpoint> ProjectionCheckpoints => Set<ProjectionCheckpoint>();
+
+    public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -68,6 +71,17 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
             outbox.Property(o => o.LastError).HasColumnName("last_error");
             outbox.HasIndex(o => o.Id).HasFilter("NOT awaits_broker").HasDatabaseName("ix_outbox_ready");
             outbox.HasIndex(o => o.Id).HasFilter("awaits_broker").HasDatabaseName("ix_outbox_awaiting_broker");
+            outbox.HasIndex(o => new { o.TenantId, o.DeviceId, o.Id }).HasDatabaseName("ix_outbox_device");
+        });
+
+        modelBuilder.Entity<DeliveryAttempt>(attempt =>
+        {
+            attempt.ToTable("delivery_attempts");
+            attempt.HasKey(a => new { a.MessageId, a.Consumer });
+            attempt.Property(a => a.MessageId).HasColumnName("message_id");
+            attempt.Property(a => a.Consumer).HasColumnName("consumer").HasMaxLength(100);
+            attempt.Property(a => a.Attempts).HasColumnName("attempts");
+            attempt.Property(a => a.LastAttemptAt).HasColumnName("last_attempt_at");
         });
 
         modelBuilder.Entity<ProjectionCheckpoint>(checkpoint =>

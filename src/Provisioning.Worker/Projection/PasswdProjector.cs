@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Passwd;
@@ -27,7 +28,7 @@ public sealed partial class PasswdProjector(
     IOptions<MosquittoOptions> mosquittoOptions,
     IOptions<ProvisioningOptions> provisioningOptions,
     TimeProvider clock,
-    ILogger<PasswdProjector> logger) : BackgroundService
+    ILogger<PasswdProjector> logger) : DrainingBackgroundService
 {
     /// <summary>Serialises the projection across worker instances: only one rewrites the file at a time.</summary>
     private const long LeaderLockKey = 0x5072_6F76_5061_7373; // "ProvPass"
@@ -56,7 +57,7 @@ public sealed partial class PasswdProjector(
         {
             try
             {
-                var busy = await RunCycleAsync(store, stoppingToken);
+                var busy = await RunCycleAsync(store, AbortToken);
                 failures = 0;
                 if (!busy)
                 {

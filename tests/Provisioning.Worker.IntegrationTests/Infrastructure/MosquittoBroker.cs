@@ -13,7 +13,7 @@ namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
     private int _reloads;
 
     private MosquittoBroker(string directory, int port, Process process)
@@ -60,13 +60,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
 
         await File.WriteAllLinesAsync(conf, lines);
-        var info = new ProcessStartInfo(mosquitto) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(conf);
-        var process = Process.Start(info) ?? throw new InvalidOperationException("mosquitto did not start");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var broker = new MosquittoBroker(directory, port, process);
+        var broker = new MosquittoBroker(directory, port, Launch(mosquitto, conf));
         try
         {
             await broker.WaitUntilListeningAsync();
@@ -78,6 +72,37 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
 
         return broker;
+    }
+
+    /// <summary>Stops the broker (SIGTERM), as an operator or a crash would; the port stays closed until <see cref="StartAgainAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the broker again with the same configuration, port and files; waits until the port accepts.</summary>
+    public async Task StartAgainAsync()
+    {
+        Assert.True(_process.HasExited, "mosquitto is still running");
+        _process.Dispose();
+        _process = Launch(RequiredTools.Mosquitto, Path.Combine(Directory, "mosquitto.conf"));
+        await WaitUntilListeningAsync();
+    }
+
+    private static Process Launch(string mosquitto, string conf)
+    {
+        var info = new ProcessStartInfo(mosquitto) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(conf);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("mosquitto did not start");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>SIGHUP to the pid in the pid file, then waits until the broker logged the reload.</summary>

@@ -4,7 +4,8 @@ using Provisioning.Contracts;
 namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 
 /// <summary>One reply as a device platform would receive it.</summary>
-public sealed record Reply(string Type, string? TenantId, string? DeviceId, Guid? MessageId, Guid? RequestId, object Message)
+/// <param name="InitiatorId">The id of the message this replies to (MassTransit's initiatorId).</param>
+public sealed record Reply(string Type, string? TenantId, string? DeviceId, Guid? MessageId, Guid? RequestId, object Message, Guid? InitiatorId = null)
 {
     public CredentialsIssued Issued => (CredentialsIssued)Message;
 
@@ -77,7 +78,7 @@ public sealed class ReplyCollector
     {
         lock (_lock)
         {
-            _replies.Add(new Reply(typeof(T).Name, tenantId, deviceId, context.MessageId, context.RequestId, context.Message));
+            _replies.Add(new Reply(typeof(T).Name, tenantId, deviceId, context.MessageId, context.RequestId, context.Message, context.InitiatorId));
             var arrived = _arrived;
             _arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             arrived.TrySetResult();

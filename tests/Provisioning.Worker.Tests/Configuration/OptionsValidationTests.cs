@@ -66,6 +66,16 @@ public class OptionsValidationTests
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void A_redelivery_limit_out_of_range_is_named(int limit)
+    {
+        var result = new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions { Uri = "amqp://h/", RedeliveryLimit = limit });
+
+        Assert.Contains($"RabbitMq:RedeliveryLimit is {limit}", result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_bad_rabbitmq_uri_is_shown_without_its_password()
     {

@@ -22,6 +22,30 @@ namespace Provisioning.Worker.Persistence.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Provisioning.Worker.Consumers.DeliveryAttempt", b =>
+                {
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<string>("Consumer")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("consumer");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("LastAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_attempt_at");
+
+                    b.HasKey("MessageId", "Consumer");
+
+                    b.ToTable("delivery_attempts", (string)null);
+                });
+
             modelBuilder.Entity("Provisioning.Worker.Devices.Device", b =>
                 {
                     b.Property<string>("TenantId")
@@ -184,6 +208,9 @@ namespace Provisioning.Worker.Persistence.Migrations
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_outbox_awaiting_broker")
                         .HasFilter("awaits_broker");
+
+                    b.HasIndex("TenantId", "DeviceId", "Id")
+                        .HasDatabaseName("ix_outbox_device");
 
                     b.ToTable("outbox", (string)null);
                 });
