@@ -168,7 +168,9 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
     {
         // Given
         var clock = Stopwatch.StartNew();
-        await using var world = await FaultWorld.StartAsync(endpoints, output);
+        // On a private PostgreSQL: two instances under load hold up to twice the connections of one, and the shared
+        // server (100 connections) also serves other engineers' tests.
+        await using var world = await FaultWorld.StartAsync(endpoints, output, postgres: await PrivatePostgres.StartAsync());
         await Task.WhenAll(world.StartWorkerAsync(), world.StartWorkerAsync());
 
         // When: both consume, both project (one at a time, by the advisory lock), both dispatch
