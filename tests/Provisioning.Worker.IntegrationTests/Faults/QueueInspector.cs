@@ -56,39 +56,6 @@ public sealed class QueueInspector(Uri amqpUri)
         return messages;
     }
 
-    /// <summary>
-    /// Moves every message of <paramref name="from"/> to the queue <paramref name="to"/> the way an operator's replay
-    /// does: body and properties kept (the message id, so the inbox still deduplicates), MassTransit's fault headers
-    /// dropped; the original is acknowledged only after the broker confirmed the copy. The number moved.
-    /// </summary>
-    public async Task<int> MoveAllAsync(string from, string to)
-    {
-        if (await CountAsync(from) is null)
-        {
-            return 0;
-        }
-
-        await using var connection = await ConnectAsync();
-        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-        var moved = 0;
-        while (await channel.BasicGetAsync(from, autoAck: false) is { } result)
-        {
-            var properties = new BasicProperties(result.BasicProperties);
-            if (properties.Headers is { } headers)
-            {
-                properties.Headers = headers
-                    .Where(h => !h.Key.StartsWith("MT-Fault", StringComparison.OrdinalIgnoreCase) && !h.Key.StartsWith("MT-Reason", StringComparison.OrdinalIgnoreCase))
-                    .ToDictionary(h => h.Key, h => h.Value);
-            }
-
-            await channel.BasicPublishAsync(string.Empty, to, mandatory: true, properties, result.Body);
-            await channel.BasicAckAsync(result.DeliveryTag, multiple: false);
-            moved++;
-        }
-
-        return moved;
-    }
-
     private Task<IConnection> ConnectAsync() =>
         new ConnectionFactory { Uri = amqpUri, RequestedConnectionTimeout = TimeSpan.FromSeconds(5) }.CreateConnectionAsync();
 
