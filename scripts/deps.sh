@@ -31,8 +31,9 @@ ENV_FILE="$DEPS_DIR/env"
 # Servers are machine-wide, so the record of which ones deps.sh started is machine-wide too.
 STATE_DIR=/run/provisioning-deps
 
-# procps (pgrep) and curl are not in a minimal Debian image, nor pulled in by the servers.
-PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps)
+# procps (pgrep) and curl are not in a minimal Debian image, nor pulled in by the servers; e2fsprogs (chattr, for the
+# fault suite's read-only directory) is in most images but not guaranteed in a container's.
+PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps e2fsprogs)
 
 PG_USER=provisioning
 PG_PASSWORD=provisioning
