@@ -37,7 +37,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<DispatchWakeUp>();
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();
-        services.AddSingleton<ReplySender>();
+        services.AddSingleton<IReplySender, ReplySender>();
         services.AddSingleton<RedeliveryGuard>();
 
         // Order matters. Hosted services start in registration order: the schema must exist before anything consumes.

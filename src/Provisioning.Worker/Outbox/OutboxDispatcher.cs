@@ -14,7 +14,7 @@ namespace Provisioning.Worker.Outbox;
 /// </summary>
 public sealed partial class OutboxDispatcher(
     IServiceScopeFactory scopes,
-    ReplySender sender,
+    IReplySender sender,
     DispatchWakeUp wakeUp,
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
@@ -61,10 +61,16 @@ public sealed partial class OutboxDispatcher(
             return 0;
         }
 
+        // A send still unconfirmed when the lease runs out is abandoned and retried: the rows may be claimed by another
+        // instance from then on, and a publish can wait forever on a confirmation lost in a RabbitMQ restart (seen with
+        // RabbitMQ.Client 7.2, rabbitmq-dotnet-client#1930), which would stall every reply behind it.
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lease.CancelAfter(_options.OutboxLease);
+
         // Replies for one device keep their order; different devices go out concurrently.
         var results = await Task.WhenAll(batch
             .GroupBy(row => (row.TenantId, row.DeviceId))
-            .Select(group => SendInOrderAsync(group.OrderBy(row => row.Id).ToList(), cancellationToken)));
+            .Select(group => SendInOrderAsync(group.OrderBy(row => row.Id).ToList(), lease.Token, cancellationToken)));
         var delivered = results.SelectMany(r => r.Delivered).ToArray();
         var failed = results.SelectMany(r => r.Failed).ToList();
 
@@ -77,7 +83,7 @@ public sealed partial class OutboxDispatcher(
         {
             var retryAt = clock.GetUtcNow() + RetryDelay(row.Attempts);
             await db.Database.ExecuteSqlAsync(
-                $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id}",
+                $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id} AND lease_expires_at = {row.LeaseExpiresAt}",
                 CancellationToken.None);
             Log.DeliveryFailed(logger, row.Id, row.MessageType, row.Attempts, error);
             metrics.ReplyDeliveryFailed(row.MessageType);
@@ -116,7 +122,8 @@ public sealed partial class OutboxDispatcher(
             .ToListAsync(cancellationToken);
     }
 
-    private async Task<(List<long> Delivered, List<(OutboxMessage Row, string Error)> Failed)> SendInOrderAsync(List<OutboxMessage> rows, CancellationToken cancellationToken)
+    private async Task<(List<long> Delivered, List<(OutboxMessage Row, string Error)> Failed)> SendInOrderAsync(
+        List<OutboxMessage> rows, CancellationToken lease, CancellationToken cancellationToken)
     {
         var delivered = new List<long>(rows.Count);
         var failed = new List<(OutboxMessage, string)>();
@@ -130,9 +137,14 @@ public sealed partial class OutboxDispatcher(
 
             try
             {
-                await sender.SendAsync(row, cancellationToken);
+                // WaitAsync: the lease ends the wait even if the send itself does not observe its token.
+                await sender.SendAsync(row, lease).WaitAsync(lease);
                 delivered.Add(row.Id);
                 metrics.ReplyDelivered(row.MessageType, clock.GetUtcNow() - row.CreatedAt);
+            }
+            catch (OperationCanceledException) when (lease.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                failed.Add((row, $"RabbitMQ did not confirm the reply within the lease (Provisioning:OutboxLease, {_options.OutboxLease}); abandoned"));
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {

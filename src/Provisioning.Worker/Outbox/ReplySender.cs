@@ -5,7 +5,7 @@ using Provisioning.Contracts;
 namespace Provisioning.Worker.Outbox;
 
 /// <summary>Sends one outbox row through MassTransit: to the request's response address with its requestId, else published.</summary>
-public sealed class ReplySender(IBus bus)
+public sealed class ReplySender(IBus bus) : IReplySender
 {
     public Task SendAsync(OutboxMessage row, CancellationToken cancellationToken) => row.MessageType switch
     {

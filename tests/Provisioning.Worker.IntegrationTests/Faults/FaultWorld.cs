@@ -247,6 +247,12 @@ public sealed class FaultWorld : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         ModeWatcher.Dispose();
+        if (Environment.GetEnvironmentVariable("PROVISIONING_TEST_FAULT_LOGS") is { Length: > 0 } logDirectory)
+        {
+            Directory.CreateDirectory(logDirectory);
+            await File.WriteAllTextAsync(Path.Combine(logDirectory, $"{DateTime.UtcNow:HHmmss.fff}-{Guid.NewGuid():N}.log"), AllLogs());
+        }
+
         foreach (var worker in _workers)
         {
             await worker.DisposeAsync();

@@ -313,9 +313,50 @@ public static class InvariantChecker
             }
 
             state = $"{missing.Count} messages without a reply (e.g. {string.Join(", ", missing.Take(5))}), {input} in the input queues, {outbox} replies in the outbox";
-            Assert.True(DateTime.UtcNow < deadline, $"the pipeline did not settle within {timeout.TotalSeconds} s: {state}\n{world.Diagnostics()}");
+            if (DateTime.UtcNow >= deadline)
+            {
+                // The short state is repeated last: a CI log keeps the end of a long message.
+                var stuck = await DescribeStuckAsync(world, missing);
+                Assert.Fail($"the pipeline did not settle within {timeout.TotalSeconds} s: {state}\n{world.Diagnostics()}\n--- where the pipeline stands ---\n{stuck}\n{state}");
+            }
+
             await Task.Delay(250);
         }
+    }
+
+    /// <summary>For a settle timeout: where the first missing messages are, the queues' depths, the outbox's rows.</summary>
+    private static async Task<string> DescribeStuckAsync(FaultWorld world, IReadOnlyList<Guid> missing)
+    {
+        var report = new StringBuilder();
+        foreach (var queue in InputQueues.Concat(ErrorQueues).Append("upstream-replies"))
+        {
+            report.Append(queue).Append(": ").Append(await world.Queues.CountAsync(queue)).Append(" ready; ");
+        }
+
+        report.AppendLine();
+        await using var connection = new NpgsqlConnection(world.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var id in missing.Take(5))
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT (SELECT string_agg(consumer, ',') FROM inbox WHERE message_id = @id), (SELECT max(attempts) FROM delivery_attempts WHERE message_id = @id), (SELECT count(*) FROM outbox WHERE initiator_id = @id)",
+                connection);
+            command.Parameters.AddWithValue("id", id);
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            report.AppendLine($"{id}: inbox {(reader.IsDBNull(0) ? "-" : reader.GetString(0))}, redeliveries {(reader.IsDBNull(1) ? "-" : reader.GetValue(1))}, outbox rows {reader.GetInt64(2)}");
+        }
+
+        await using (var rows = new NpgsqlCommand("SELECT id, initiator_id, awaits_broker, attempts, next_attempt_at, lease_expires_at, last_error FROM outbox ORDER BY id LIMIT 5", connection))
+        await using (var reader = await rows.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                report.AppendLine($"outbox {reader.GetValue(0)}: initiator {reader.GetValue(1)}, awaits broker {reader.GetValue(2)}, attempts {reader.GetValue(3)}, next {reader.GetValue(4)}, lease {reader.GetValue(5)}, error {reader.GetValue(6)}");
+            }
+        }
+
+        return report.ToString();
     }
 
     private static string Describe(PublishedMessage m) => $"{(m.IsRegistration ? "register" : "delete")} {m.Username} at {m.OccurredAt:HH:mm:ss.fffffff}";
