@@ -11,6 +11,9 @@ namespace Provisioning.Worker.DeadLetters;
 /// </summary>
 public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser)
 {
+    /// <summary>A confirmation can be lost for good in a broker restart; the operator gets an answer rather than a hang.</summary>
+    public static readonly TimeSpan ConfirmationTimeout = TimeSpan.FromSeconds(30);
+
     private readonly Dictionary<string, bool> _targets = new(StringComparer.Ordinal);
 
     /// <exception cref="DeadLetterToolException">The target queue does not exist, or the broker did not take the copy; the message stays where it was.</exception>
@@ -18,9 +21,16 @@ public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueRe
     {
         ArgumentNullException.ThrowIfNull(letter);
         await EnsureTargetExistsAsync(letter, cancellationToken);
+        using var confirmation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        confirmation.CancelAfter(ConfirmationTimeout);
         try
         {
-            await reader.Channel.BasicPublishAsync(string.Empty, letter.TargetQueue, mandatory: true, ReplayProperties.For(letter, connectionUser), letter.Body, cancellationToken);
+            await reader.Channel.BasicPublishAsync(string.Empty, letter.TargetQueue, mandatory: true, ReplayProperties.For(letter, connectionUser), letter.Body, confirmation.Token)
+                .AsTask().WaitAsync(confirmation.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DeadLetterToolException(DeadLetterExitCodes.BrokerUnavailable, $"the broker did not confirm the copy of message {DeadLetterFormat.Id(letter)} within {ConfirmationTimeout.TotalSeconds:0} s; it stays in {reader.Queue} (the copy may have arrived too: the inbox absorbs it).", e);
         }
         catch (PublishException e) when (e.IsReturn)
         {

@@ -85,8 +85,12 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         await world.RabbitMq.RestartAsync();
         output.WriteLine($"restart 1 done at {clock.Elapsed.TotalSeconds:0.0} s; {load.FailedAttempts} publish attempts failed meanwhile");
 
-        // and again while the dispatcher sends a backlog: replies held back (Mosquitto away) are released all at once
+        // and again while the dispatcher sends a backlog: replies held back (Mosquitto away) are released all at once.
+        // The worker must be consuming again first (its reconnect backs off up to 30 s), or Mosquitto's outage passes
+        // unnoticed and nothing is held back.
         await load.WaitForPublishedAsync(load.Published.Count + 50);
+        var sinceRestart = load.Published[^1].Id;
+        await WaitUntilAsync(() => Task.FromResult(world.Replies.All.Any(r => r.InitiatorId == sinceRestart)), TimeSpan.FromSeconds(90), "the worker did not answer a message published after the restart");
         await world.Broker.StopAsync();
         await load.WaitForPublishedAsync(load.Published.Count + 150);
         await world.Broker.StartAgainAsync();
