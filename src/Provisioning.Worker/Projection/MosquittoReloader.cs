@@ -21,6 +21,12 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     {
         var settings = options.Value;
         var pid = await ReadPidAsync(settings.PidFile, cancellationToken);
+        if (SignalDisposition.Catches(pid, SigHup) == false)
+        {
+            throw new MosquittoUnavailableException(
+                $"Mosquitto (pid {pid} from {settings.PidFile}) does not handle SIGHUP yet (still starting, or not Mosquitto): the signal would kill it, so it is not sent.");
+        }
+
         if (Kill(pid, SigHup) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
