@@ -39,11 +39,18 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
         while (true)
         {
             attempt++;
-            var refusal = await TryLoginAsync(settings, probePassword, cancellationToken);
+            var (refusal, notListening) = await TryLoginAsync(settings, probePassword, cancellationToken);
             if (refusal is null)
             {
                 Log.Reloaded(logger, pid, clock.GetElapsedTime(started).TotalMilliseconds, attempt);
                 return;
+            }
+
+            // A reload keeps the listeners open: a refused connection means the broker is gone, not busy.
+            if (notListening)
+            {
+                throw new MosquittoUnavailableException(
+                    $"Mosquitto (pid {pid}) stopped listening at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} during the reload ({refusal}). Is the broker running?");
             }
 
             if (clock.GetElapsedTime(started) > settings.ReloadTimeout)
@@ -56,8 +63,8 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
         }
     }
 
-    /// <summary>Null when the login succeeded, else why not.</summary>
-    private static async Task<string?> TryLoginAsync(MosquittoOptions settings, string password, CancellationToken cancellationToken)
+    /// <summary>Refusal null when the login succeeded, else why not; NotListening when the connection itself was refused.</summary>
+    private static async Task<(string? Refusal, bool NotListening)> TryLoginAsync(MosquittoOptions settings, string password, CancellationToken cancellationToken)
     {
         using var client = _clientFactory.CreateMqttClient();
         var clientOptions = new MqttClientOptionsBuilder()
@@ -72,20 +79,33 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             var result = await client.ConnectAsync(clientOptions, cancellationToken);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                return result.ResultCode.ToString();
+                return (result.ResultCode.ToString(), false);
             }
 
             await client.DisconnectAsync(cancellationToken: cancellationToken);
-            return null;
+            return (null, false);
         }
         catch (MQTTnet.Adapter.MqttConnectingFailedException e)
         {
-            return e.Message;
+            return (e.Message, IsConnectionRefused(e));
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return e.GetType().Name + ": " + e.Message;
+            return (e.GetType().Name + ": " + e.Message, IsConnectionRefused(e));
         }
+    }
+
+    private static bool IsConnectionRefused(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task<int> ReadPidAsync(string pidFile, CancellationToken cancellationToken)

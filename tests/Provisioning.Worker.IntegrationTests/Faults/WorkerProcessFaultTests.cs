@@ -87,13 +87,13 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
             // (measured from the signal to the process's end: runtime teardown included, hence a little slack)
             Assert.True(took < shutdownTimeout + TimeSpan.FromSeconds(2), $"the worker took {took.TotalSeconds:0.0} s to stop");
             Assert.Equal(0L, await LeasedRepliesAsync(world));
-            if (held is not null)
+            if (held is not null && heldFor[i] < shutdownTimeout / 2)
             {
                 // Held for less than the consumers' half of the timeout: finished by the stopping worker, not abandoned
-                // to a redelivery. Held longer: cancelled and returned to its queue (the next worker finishes it).
-                Assert.True(
-                    finished == heldFor[i] < shutdownTimeout / 2,
-                    $"the message in flight at SIGTERM ({held.Id}), held {heldFor[i]}, finished by the stopping worker: {finished}\n{world.Diagnostics()}");
+                // to a redelivery. Held longer, it is cancelled and returned to its queue — or finished, when the bus
+                // began its stop late (it stops after the dispatcher and the projection): either way not dead-lettered,
+                // which the checker below verifies; which one happened is printed above.
+                Assert.True(finished, $"the message in flight at SIGTERM ({held.Id}), held {heldFor[i]}, was not finished by the stopping worker\n{world.Diagnostics()}");
             }
 
             await world.StartWorkerAsync();

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.IntegrationTests.Faults;
+using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.IntegrationTests.Projection;
@@ -38,6 +40,26 @@ public sealed class MosquittoReloaderTests : IDisposable
         {
             starting.Kill();
         }
+    }
+
+    [Fact]
+    public async Task A_broker_that_refuses_connections_during_the_reload_fails_it_at_once_rather_than_at_the_timeout()
+    {
+        // Given: a real Mosquitto to signal, and the probe pointed at a port nobody listens on (the broker gone)
+        await using var broker = await MosquittoBroker.StartAsync();
+        var reloadTimeout = TimeSpan.FromSeconds(20);
+        var reloader = new MosquittoReloader(
+            Options.Create(new MosquittoOptions { PasswdFile = broker.PasswdFile, PidFile = broker.PidFile, BrokerHost = "127.0.0.1", BrokerPort = FreePort.Next(), ReloadTimeout = reloadTimeout }),
+            TimeProvider.System,
+            NullLogger<MosquittoReloader>.Instance);
+        var clock = Stopwatch.StartNew();
+
+        // When
+        var refused = await Assert.ThrowsAsync<MosquittoUnavailableException>(() => reloader.ReloadAsync("probe-password", CancellationToken.None));
+
+        // Then: the projection can report the broker down and back off now, not after the whole reload timeout
+        Assert.Contains("stopped listening", refused.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < reloadTimeout / 4, $"took {clock.Elapsed}");
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
