@@ -29,7 +29,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton(TimeProvider.System);
 
         services.AddDbContext<ProvisioningDbContext>((provider, options) => options
-            .UseNpgsql(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)
+            .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
         services.AddScoped<DeviceLifecycleService>();
 

@@ -99,6 +99,16 @@ public sealed partial class OutboxDispatcher(
     /// scenario), and when two instances claim at the same moment, where a lease not yet committed is invisible
     /// (found by the two-instances scenario). A device's next reply goes in the next round, which follows at once.
     /// </summary>
+    /// <remarks>
+    /// Shaped so that no plan PostgreSQL may pick costs more than a pass over the outbox. The rows are locked inside
+    /// <c>ARRAY(…)</c>, evaluated once; written as <c>id IN (SELECT … FOR UPDATE SKIP LOCKED)</c>, the planner was
+    /// free to re-run the locking subquery for every row of the outer scan, and it did so whenever autovacuum had
+    /// analysed the outbox at a moment it was empty (every reply delivered: the statistics then say "one row"): with
+    /// a backlog of a few thousand replies one claim took longer than the 30 s command timeout, again and again, and
+    /// replies stopped (found by the SIGTERM fault scenario). "Oldest of its device" is a correlated <c>min(id)</c>,
+    /// one probe of <c>ix_outbox_device</c> per row, where the <c>NOT EXISTS</c> anti-join could become a scan of
+    /// the whole outbox per row.
+    /// </remarks>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -107,15 +117,13 @@ public sealed partial class OutboxDispatcher(
             .FromSql(
                 $"""
                 UPDATE outbox SET lease_expires_at = {leaseUntil}, attempts = attempts + 1
-                WHERE id IN (
-                    SELECT id FROM outbox o
-                    WHERE NOT awaits_broker AND next_attempt_at <= {now} AND (lease_expires_at IS NULL OR lease_expires_at < {now})
-                      AND NOT EXISTS (
-                          SELECT 1 FROM outbox older
-                          WHERE older.tenant_id = o.tenant_id AND older.device_id = o.device_id AND older.id < o.id)
-                    ORDER BY id
+                WHERE id = ANY(ARRAY(
+                    SELECT o.id FROM outbox o
+                    WHERE NOT o.awaits_broker AND o.next_attempt_at <= {now} AND (o.lease_expires_at IS NULL OR o.lease_expires_at < {now})
+                      AND o.id = (SELECT min(head.id) FROM outbox head WHERE head.tenant_id = o.tenant_id AND head.device_id = o.device_id)
+                    ORDER BY o.id
                     LIMIT {_options.OutboxBatchSize}
-                    FOR UPDATE SKIP LOCKED)
+                    FOR UPDATE SKIP LOCKED))
                 RETURNING *
                 """)
             .AsNoTracking()

@@ -55,6 +55,67 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         Assert.True(sender.Delivered.Single(d => d.MessageId == other).After < _lease, "the other device's reply waited for the hung one");
     }
 
+    /// <summary>
+    /// The fault suite's stall: autovacuum had analysed the outbox while it was empty, PostgreSQL then believed it held
+    /// one row and planned the claim as nested loops that re-ran the locking subquery for every outbox row; with a few
+    /// thousand replies waiting, each claim outlasted the command timeout and no reply went out again. The statistics
+    /// are put in that state here, and the join methods that would have hidden it are switched off for the database, so
+    /// the planner makes the same choice on every run.
+    /// </summary>
+    [Fact]
+    public async Task Replies_go_out_in_device_order_even_when_the_statistics_say_the_outbox_is_empty()
+    {
+        // Given: statistics taken while the outbox was empty, then a backlog of 3000 replies for 80 devices
+        await using var database = await TestDatabase.CreateAsync(endpoints);
+        var sender = new RecordingSender();
+        await using var provider = Services(database.ConnectionString, sender);
+        await provider.GetRequiredService<ProvisioningDbContext>().Database.MigrateAsync();
+        await ExecuteAsync(
+            database.ConnectionString,
+            $"""
+            ALTER DATABASE "{database.Name}" SET enable_hashjoin = off;
+            ALTER DATABASE "{database.Name}" SET enable_mergejoin = off;
+            ALTER DATABASE "{database.Name}" SET enable_material = off;
+            ALTER DATABASE "{database.Name}" SET enable_hashagg = off;
+            ALTER DATABASE "{database.Name}" SET enable_sort = off;
+            {InsertReadyRepliesSql(150)}
+            DELETE FROM outbox;
+            ANALYZE outbox;
+            {InsertReadyRepliesSql(3000)}
+            """);
+        await using (var pooled = new NpgsqlConnection(database.ConnectionString))
+        {
+            NpgsqlConnection.ClearPool(pooled); // the settings apply to connections opened from now on
+        }
+
+        var dispatcher = provider.GetRequiredService<OutboxDispatcher>();
+
+        // When
+        await dispatcher.StartAsync(CancellationToken.None);
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") > 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the outbox was not emptied within 60 s; {sender.Sent.Count} of 3000 replies sent");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await dispatcher.StopAsync(stop.Token);
+        }
+
+        // Then: every reply once, and each device's in the order they were written
+        Assert.Equal(3000, sender.Sent.Select(row => row.Id).Distinct().Count());
+        foreach (var device in sender.Sent.GroupBy(row => row.DeviceId))
+        {
+            var ids = device.Select(row => row.Id).ToList();
+            Assert.Equal(ids.Order(), ids);
+        }
+    }
+
     private static ServiceProvider Services(string connectionString, IReplySender sender)
     {
         var services = new ServiceCollection();
@@ -91,6 +152,22 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         command.Parameters.AddWithValue("device", deviceId);
         await command.ExecuteNonQueryAsync();
         return messageId;
+    }
+
+    /// <summary>Ready replies spread over 80 devices, in the order a burst of registrations writes them.</summary>
+    private static string InsertReadyRepliesSql(int count) =>
+        $"""
+        INSERT INTO outbox (message_id, message_type, body, tenant_id, device_id, awaits_broker, created_at, attempts, next_attempt_at)
+        SELECT gen_random_uuid(), 'CredentialsRevoked', repeat('x', 300), 'acme', 'd' || (n % 80), false, now(), 0, now()
+        FROM generate_series(1, {count}) AS n;
+        """;
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     private static async Task<long> CountAsync(string connectionString, string sql)
@@ -152,6 +229,34 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
                 _delivered.Add((row.MessageId, _sinceFirstAttempt.Elapsed));
                 return Task.CompletedTask;
             }
+        }
+    }
+
+    /// <summary>Confirms every send at once and remembers the order of the sends.</summary>
+    private sealed class RecordingSender : IReplySender
+    {
+        private readonly Lock _lock = new();
+        private readonly List<OutboxMessage> _sent = [];
+
+        public IReadOnlyList<OutboxMessage> Sent
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _sent];
+                }
+            }
+        }
+
+        public Task SendAsync(OutboxMessage row, CancellationToken cancellationToken)
+        {
+            lock (_lock)
+            {
+                _sent.Add(row);
+            }
+
+            return Task.CompletedTask;
         }
     }
 }
