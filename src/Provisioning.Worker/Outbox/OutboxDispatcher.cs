@@ -107,7 +107,9 @@ public sealed partial class OutboxDispatcher(
     /// a backlog of a few thousand replies one claim took longer than the 30 s command timeout, again and again, and
     /// replies stopped (found by the SIGTERM fault scenario). "Oldest of its device" is a correlated <c>min(id)</c>,
     /// one probe of <c>ix_outbox_device</c> per row, where the <c>NOT EXISTS</c> anti-join could become a scan of
-    /// the whole outbox per row.
+    /// the whole outbox per row. It is written <c>&lt;=</c> (the same rows as <c>=</c>: no row of a device is below its
+    /// minimum) because the planner takes an equality with a subquery for very selective and then prefers reading every
+    /// ready row and sorting them to reading in id order and stopping at the batch size.
     /// </remarks>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
@@ -120,7 +122,7 @@ public sealed partial class OutboxDispatcher(
                 WHERE id = ANY(ARRAY(
                     SELECT o.id FROM outbox o
                     WHERE NOT o.awaits_broker AND o.next_attempt_at <= {now} AND (o.lease_expires_at IS NULL OR o.lease_expires_at < {now})
-                      AND o.id = (SELECT min(head.id) FROM outbox head WHERE head.tenant_id = o.tenant_id AND head.device_id = o.device_id)
+                      AND o.id <= (SELECT min(head.id) FROM outbox head WHERE head.tenant_id = o.tenant_id AND head.device_id = o.device_id)
                     ORDER BY o.id
                     LIMIT {_options.OutboxBatchSize}
                     FOR UPDATE SKIP LOCKED))
