@@ -16,4 +16,7 @@ public sealed record CredentialsIssued
     public required int BrokerPort { get; init; }
 
     public required DateTimeOffset IssuedAt { get; init; }
+
+    /// <summary>What the device may do on the broker, in configuration order; empty when topic authorization is off.</summary>
+    public IReadOnlyList<TopicPermission> Topics { get; init; } = [];
 }
