@@ -113,7 +113,7 @@ public sealed partial class RedeliveryGuard(IServiceScopeFactory scopes, IOption
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Message {MessageId} on {Consumer} is redelivered again: a worker stopped or died with it in flight {Attempts} times; processing it alone (start {Attempts} of at most {Limit})")]
+        [LoggerMessage(EventId = 114, Level = LogLevel.Warning, Message = "Message {MessageId} on {Consumer} is redelivered again: a worker stopped or died with it in flight {Attempts} times; processing it alone (start {Attempts} of at most {Limit})")]
         public static partial void Suspect(ILogger logger, Guid messageId, string consumer, int attempts, int limit);
 
         [LoggerMessage(EventId = 111, Level = LogLevel.Error, Message = "Message {MessageId} on {Consumer} never completed in {Attempts} starts after redeliveries: the worker died on it each time; moving it to _error unprocessed")]

@@ -3,7 +3,7 @@ using System.Threading.Channels;
 namespace Provisioning.Worker.Hosting;
 
 /// <summary>A coalescing doorbell: any number of rings before the waiter wakes count as one.</summary>
-public abstract class WakeUpSignal
+public abstract class WakeUpSignal(TimeProvider clock)
 {
     private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -17,11 +17,11 @@ public abstract class WakeUpSignal
             return true;
         }
 
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
+        using var timeoutSource = new CancellationTokenSource(timeout, clock);
+        using var waitSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await _channel.Reader.WaitToReadAsync(timeoutSource.Token) && _channel.Reader.TryRead(out _);
+            return await _channel.Reader.WaitToReadAsync(waitSource.Token) && _channel.Reader.TryRead(out _);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

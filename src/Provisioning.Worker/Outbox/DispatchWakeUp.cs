@@ -3,4 +3,4 @@ using Provisioning.Worker.Hosting;
 namespace Provisioning.Worker.Outbox;
 
 /// <summary>Rung when replies become deliverable (the broker applied their change).</summary>
-public sealed class DispatchWakeUp : WakeUpSignal;
+public sealed class DispatchWakeUp(TimeProvider clock) : WakeUpSignal(clock);

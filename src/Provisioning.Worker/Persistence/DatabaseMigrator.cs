@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Provisioning.Worker.Consumers;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Persistence;
 
@@ -13,6 +14,7 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimePr
 {
     private const long MigrationLockKey = 0x5072_6F76_4D69_6772; // "ProvMigr"
     private static readonly TimeSpan _patience = TimeSpan.FromSeconds(60);
+    private static readonly Backoff _retry = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -48,7 +50,7 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, TimePr
             catch (Exception e) when (TransientFaults.IsTransient(e) && clock.GetElapsedTime(started) < _patience)
             {
                 Log.Waiting(logger, attempt, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt)), clock, cancellationToken);
+                await Task.Delay(_retry.Delay(attempt), clock, cancellationToken);
             }
         }
     }
