@@ -5,7 +5,7 @@ namespace Provisioning.Worker.Tests.Hosting;
 
 public class BackoffTests
 {
-    private static readonly Backoff Schedule = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
+    private static readonly Backoff _schedule = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
 
     [Theory]
     [InlineData(1, 200)]
@@ -15,17 +15,17 @@ public class BackoffTests
     [InlineData(9, 30_000)]
     [InlineData(1_000_000, 30_000)]
     public void The_delay_doubles_from_the_first_until_the_cap(int attempt, int expectedMs) =>
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), Schedule.Delay(attempt));
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), _schedule.Delay(attempt));
 
     [Fact]
-    public void No_failure_yet_means_no_delay() => Assert.Equal(TimeSpan.Zero, Schedule.Delay(0));
+    public void No_failure_yet_means_no_delay() => Assert.Equal(TimeSpan.Zero, _schedule.Delay(0));
 
     [Fact]
     public async Task The_wait_ends_when_the_clock_has_moved_by_the_delay_and_not_before()
     {
         // Given
         var clock = new FakeTimeProvider();
-        var waiting = Schedule.WaitAsync(3, clock, CancellationToken.None);
+        var waiting = _schedule.WaitAsync(3, clock, CancellationToken.None);
 
         // When
         clock.Advance(TimeSpan.FromMilliseconds(799));
@@ -41,7 +41,7 @@ public class BackoffTests
     public async Task A_cancelled_wait_returns_false_instead_of_throwing()
     {
         using var stopping = new CancellationTokenSource();
-        var waiting = Schedule.WaitAsync(5, new FakeTimeProvider(), stopping.Token);
+        var waiting = _schedule.WaitAsync(5, new FakeTimeProvider(), stopping.Token);
 
         await stopping.CancelAsync();
 
