@@ -6,7 +6,7 @@ namespace Provisioning.Worker.Consumers;
 
 internal static class DeviceEventFactory
 {
-    /// <summary>occurredAt when given; else the envelope's sentTime; else the time of receipt (DESIGN.md §2).</summary>
+    /// <summary>occurredAt when given; else the envelope's sentTime; else the time of receipt.</summary>
     public static DeviceEvent From(DeviceEventKind kind, ConsumeContext context, string? tenantId, string? deviceId, DateTimeOffset? occurredAt, TimeProvider clock)
     {
         var messageId = context.MessageId

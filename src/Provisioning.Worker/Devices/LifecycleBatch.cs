@@ -4,14 +4,6 @@ using Provisioning.Worker.Outbox;
 
 namespace Provisioning.Worker.Devices;
 
-/// <summary>A lifecycle event waiting for its transaction, and the consumer waiting for its outcome.</summary>
-internal sealed class LifecycleRequest(DeviceEvent e)
-{
-    public DeviceEvent Event { get; } = e;
-
-    public TaskCompletionSource<LifecycleOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-}
-
 /// <summary>
 /// A batch of events in ONE transaction: the inbox drops what was seen before, the devices are loaded and locked, the
 /// rules (<see cref="LifecycleRules"/>) decide, the new states and the replies are saved (<see cref="DeviceStore"/>).

@@ -146,3 +146,11 @@ public sealed partial class LifecycleBatcher(
         public static partial void BatchFailed(ILogger logger, Exception exception, int count);
     }
 }
+
+/// <summary>A lifecycle event waiting for its transaction, and the consumer waiting for its outcome.</summary>
+internal sealed class LifecycleRequest(DeviceEvent e)
+{
+    public DeviceEvent Event { get; } = e;
+
+    public TaskCompletionSource<LifecycleOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
