@@ -12,6 +12,7 @@ public class LifecycleRulesTests
     private static readonly DateTimeOffset _t = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset _now = _t.AddHours(1);
     private static readonly LifecycleRules _rules = new("broker.example", 8883);
+    private static readonly ReplyRoute _noReplyRoute = new(null, null, null, null);
 
     [Fact]
     public void A_registration_of_a_new_device_activates_it_and_issues_its_credential_once_the_broker_has_it()
@@ -73,10 +74,7 @@ public class LifecycleRulesTests
         var decision = _rules.Apply(deleted, Registration(_t.AddSeconds(secondsAfterDeletion)), Credential("pw-1"), [], _now);
 
         // Then
-        Assert.Equal(LifecycleOutcome.Rejected, decision.Outcome);
-        Assert.Null(decision.NewState);
-        Assert.Equal(RejectionCodes.Stale, Assert.IsType<ProvisioningRejected>(decision.Reply).Code);
-        Assert.False(decision.ReplyAwaitsBroker);
+        AssertRejected(decision, RejectionCodes.Stale);
     }
 
     [Fact]
@@ -110,8 +108,7 @@ public class LifecycleRulesTests
         var revoked = Assert.IsType<CredentialsRevoked>(deleted.Reply);
         Assert.Equal(("acme.sensor-1", _now), (revoked.Username, revoked.RevokedAt));
         Assert.True(deleted.ReplyAwaitsBroker);
-        Assert.Equal(LifecycleOutcome.Rejected, lateRegistration.Outcome);
-        Assert.Equal(RejectionCodes.Stale, Assert.IsType<ProvisioningRejected>(lateRegistration.Reply).Code);
+        AssertRejected(lateRegistration, RejectionCodes.Stale);
     }
 
     [Fact]
@@ -139,16 +136,13 @@ public class LifecycleRulesTests
         var decision = _rules.Apply(active, Deletion(_t.AddSeconds(-1)), null, [], _now);
 
         // Then
-        Assert.Equal(LifecycleOutcome.Rejected, decision.Outcome);
-        Assert.Null(decision.NewState);
-        Assert.Equal(RejectionCodes.Stale, Assert.IsType<ProvisioningRejected>(decision.Reply).Code);
-        Assert.False(decision.ReplyAwaitsBroker);
+        AssertRejected(decision, RejectionCodes.Stale);
     }
 
     [Fact]
     public void Event_times_only_move_forward_when_an_older_event_is_still_applied()
     {
-        // Given an active device registered at _t+5s, and a deleted one deleted at _t+5s
+        // Given an active device registered 5 s after _t, and a deleted one deleted 5 s after _t
         var active = ActiveDevice(registeredAt: _t.AddSeconds(5), password: "old");
         var deleted = DeletedDevice(deletedAt: _t.AddSeconds(5));
 
@@ -180,11 +174,8 @@ public class LifecycleRulesTests
         var decision = _rules.Apply(null, e, Credential("pw-1"), [], _now);
 
         // Then
-        Assert.Equal(LifecycleOutcome.Rejected, decision.Outcome);
-        Assert.Null(decision.NewState);
-        var rejected = Assert.IsType<ProvisioningRejected>(decision.Reply);
-        Assert.Equal((code, tenantId, deviceId), (rejected.Code, rejected.TenantId, rejected.DeviceId));
-        Assert.False(decision.ReplyAwaitsBroker);
+        var rejected = AssertRejected(decision, code);
+        Assert.Equal((tenantId, deviceId), (rejected.TenantId, rejected.DeviceId));
     }
 
     [Fact]
@@ -258,7 +249,16 @@ public class LifecycleRulesTests
         Assert.Equal("devices/acme/sensor-1", Assert.Single(issued.Topics).Filter);
     }
 
-    private static readonly ReplyRoute _noReplyRoute = new(null, null, null, null);
+    /// <summary>A rejection changes nothing and is sent at once: there is nothing for the broker to apply.</summary>
+    private static ProvisioningRejected AssertRejected(LifecycleDecision decision, string code)
+    {
+        Assert.Equal(LifecycleOutcome.Rejected, decision.Outcome);
+        Assert.Null(decision.NewState);
+        Assert.False(decision.ReplyAwaitsBroker);
+        var rejected = Assert.IsType<ProvisioningRejected>(decision.Reply);
+        Assert.Equal(code, rejected.Code);
+        return rejected;
+    }
 
     private static DeviceEvent Registration(DateTimeOffset occurredAt) => new(DeviceEventKind.Registered, Guid.NewGuid(), Tenant, DeviceId, occurredAt, _noReplyRoute);
 
