@@ -11,9 +11,9 @@ public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, Time
     public async Task Consume(ConsumeContext<DeviceDeleted> context)
     {
         var message = context.Message;
-        var e = DeviceEventFactory.From(context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
+        var e = DeviceEventFactory.From(DeviceEventKind.Deleted, context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
         using var scope = ConsumerLog.BeginScope(logger, e);
-        var outcome = await lifecycle.DeleteAsync(e, context.CancellationToken);
+        var outcome = await lifecycle.ApplyAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceDeleted), outcome);
         metrics.EventConsumed(nameof(DeviceDeleted), outcome);
     }

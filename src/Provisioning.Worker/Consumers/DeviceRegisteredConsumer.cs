@@ -11,9 +11,9 @@ public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, T
     public async Task Consume(ConsumeContext<DeviceRegistered> context)
     {
         var message = context.Message;
-        var e = DeviceEventFactory.From(context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
+        var e = DeviceEventFactory.From(DeviceEventKind.Registered, context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
         using var scope = ConsumerLog.BeginScope(logger, e);
-        var outcome = await lifecycle.RegisterAsync(e, context.CancellationToken);
+        var outcome = await lifecycle.ApplyAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceRegistered), outcome);
         metrics.EventConsumed(nameof(DeviceRegistered), outcome);
     }

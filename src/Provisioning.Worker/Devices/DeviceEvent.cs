@@ -1,10 +1,25 @@
+using Provisioning.Worker.Outbox;
+
 namespace Provisioning.Worker.Devices;
 
-/// <summary>A lifecycle event as the domain sees it: what was said, when, and where the answer goes.</summary>
-public sealed record DeviceEvent(Guid MessageId, string? TenantId, string? DeviceId, DateTimeOffset OccurredAt, ReplyRoute Reply);
+/// <summary>A lifecycle event as the domain sees it: what happened, to which device, when, and where the answer goes.</summary>
+public sealed record DeviceEvent(DeviceEventKind Kind, Guid MessageId, string? TenantId, string? DeviceId, DateTimeOffset OccurredAt, ReplyRoute Reply)
+{
+    /// <summary>What makes a delivery the same message again: its id, per kind (each kind has its own queue).</summary>
+    public InboxKey InboxKey => new(MessageId, Kind);
+}
 
-/// <summary>Where a reply goes: the request's response address (with its request id), or published when absent.</summary>
-public sealed record ReplyRoute(Uri? ResponseAddress, Guid? RequestId, Guid? ConversationId, Guid? CorrelationId);
+public enum DeviceEventKind
+{
+    /// <summary>DeviceRegistered: issue a credential (or rotate it).</summary>
+    Registered,
+
+    /// <summary>DeviceDeleted: revoke the credential.</summary>
+    Deleted,
+}
+
+/// <summary>The inbox's key: a message already seen under it has no further effect.</summary>
+public readonly record struct InboxKey(Guid MessageId, DeviceEventKind Kind);
 
 public enum LifecycleOutcome
 {

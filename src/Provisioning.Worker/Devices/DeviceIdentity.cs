@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Provisioning.Worker.Devices;
 
-/// <summary>The rules of DESIGN.md §2 for tenant and device ids, and the MQTT username built from them.</summary>
+/// <summary>Tenant and device ids (1-64 characters of [A-Za-z0-9_-]), and the MQTT username built from them.</summary>
 public static class DeviceIdentity
 {
     public const int MaxIdLength = 64;

@@ -19,6 +19,7 @@ namespace Provisioning.Worker.Devices;
 public sealed partial class LifecycleBatcher(
     IServiceScopeFactory scopes,
     IOptions<MosquittoOptions> mosquitto,
+    IDeviceTopics topics,
     ProjectionWakeUp projectionWakeUp,
     DispatchWakeUp dispatchWakeUp,
     TimeProvider clock,
@@ -27,11 +28,14 @@ public sealed partial class LifecycleBatcher(
     /// <summary>Bounds one transaction's size (and how long its row locks are held).</summary>
     public const int MaxBatch = 500;
 
+    private readonly LifecycleBatch _lifecycle = new(
+        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, clock);
+
     private readonly Channel<LifecycleRequest> _requests = Channel.CreateUnbounded<LifecycleRequest>(new UnboundedChannelOptions { SingleReader = true });
 
-    internal async Task<LifecycleOutcome> SubmitAsync(string consumer, DeviceEvent e, CancellationToken cancellationToken)
+    internal async Task<LifecycleOutcome> SubmitAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
-        var request = new LifecycleRequest(consumer, e);
+        var request = new LifecycleRequest(e);
         if (!_requests.Writer.TryWrite(request))
         {
             throw new OperationCanceledException("The worker is stopping; the message will be redelivered.");
@@ -107,7 +111,7 @@ public sealed partial class LifecycleBatcher(
         var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
         await db.Database.OpenConnectionAsync(cancellationToken);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        return await LifecycleBatch.ApplyAsync(connection, batch, mosquitto.Value, clock, cancellationToken);
+        return await _lifecycle.ApplyAsync(connection, batch.Select(r => r.Event).ToList(), cancellationToken);
     }
 
     private void Complete(IReadOnlyList<LifecycleRequest> batch, LifecycleOutcome[] outcomes)
@@ -141,4 +145,12 @@ public sealed partial class LifecycleBatcher(
         [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "A batch of {Count} device events failed; applying them one by one")]
         public static partial void BatchFailed(ILogger logger, Exception exception, int count);
     }
+}
+
+/// <summary>A lifecycle event waiting for its transaction, and the consumer waiting for its outcome.</summary>
+internal sealed class LifecycleRequest(DeviceEvent e)
+{
+    public DeviceEvent Event { get; } = e;
+
+    public TaskCompletionSource<LifecycleOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -32,6 +32,7 @@ public static class ProvisioningWorkerExtensions
             .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
         services.AddScoped<DeviceLifecycleService>();
+        services.AddSingleton<IDeviceTopics, NoDeviceTopics>();
 
         services.AddSingleton<ProjectionWakeUp>();
         services.AddSingleton<DispatchWakeUp>();

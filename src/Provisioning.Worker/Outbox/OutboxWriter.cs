@@ -1,6 +1,5 @@
 using System.Text.Json;
 using MassTransit;
-using Provisioning.Worker.Devices;
 
 namespace Provisioning.Worker.Outbox;
 
@@ -9,22 +8,28 @@ public static class OutboxWriter
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static OutboxMessage Create<T>(T message, DeviceEvent cause, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now)
-        where T : class =>
+    /// <param name="message">The contract message; its type's name is the row's message type.</param>
+    /// <param name="inReplyTo">The id of the message this answers.</param>
+    /// <param name="tenantId">With <paramref name="deviceId"/>, the key that keeps the replies to one device in order.</param>
+    /// <param name="awaitsBroker">True when the reply announces a change the broker must apply first.</param>
+    public static OutboxMessage Create(object message, Guid inReplyTo, ReplyRoute route, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now) =>
         new()
         {
             MessageId = NewId.NextGuid(),
-            MessageType = typeof(T).Name,
-            Body = JsonSerializer.Serialize(message, Json),
+            MessageType = message.GetType().Name,
+            Body = JsonSerializer.Serialize(message, message.GetType(), Json),
             TenantId = tenantId,
             DeviceId = deviceId,
-            DestinationAddress = cause.Reply.ResponseAddress?.ToString(),
-            RequestId = cause.Reply.RequestId,
-            ConversationId = cause.Reply.ConversationId,
-            CorrelationId = cause.Reply.CorrelationId,
-            InitiatorId = cause.MessageId,
+            DestinationAddress = route.ResponseAddress?.ToString(),
+            RequestId = route.RequestId,
+            ConversationId = route.ConversationId,
+            CorrelationId = route.CorrelationId,
+            InitiatorId = inReplyTo,
             AwaitsBroker = awaitsBroker,
             CreatedAt = now,
             NextAttemptAt = now,
         };
 }
+
+/// <summary>Where a reply goes: the request's response address (with its request id), or published when absent.</summary>
+public sealed record ReplyRoute(Uri? ResponseAddress, Guid? RequestId, Guid? ConversationId, Guid? CorrelationId);
