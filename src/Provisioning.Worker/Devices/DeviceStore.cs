@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Devices;
 

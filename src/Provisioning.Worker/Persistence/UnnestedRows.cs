@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Provisioning.Worker.Devices;
+namespace Provisioning.Worker.Persistence;
 
 /// <summary>
 /// Rows sent to PostgreSQL as one array per column and turned back into rows by <c>unnest</c>: one statement carries
