@@ -53,19 +53,14 @@ internal sealed class OperatorDatabase : IAsyncDisposable
     /// <exception cref="DatabaseUnavailableException">unreachable, refused, no worker schema, or no answer within the timeout.</exception>
     public async Task<T> ReadAsync<T>(Func<ProvisioningDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_timeout, _clock);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await using var transaction = await _db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, linked.Token);
-            await _db.Database.ExecuteSqlRawAsync("SET TRANSACTION READ ONLY", linked.Token);
-            var result = await read(_db, linked.Token);
-            await transaction.CommitAsync(linked.Token);
+            await ConnectAsync(cancellationToken);
+            await using var transaction = await _db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            await _db.Database.ExecuteSqlRawAsync("SET TRANSACTION READ ONLY", cancellationToken);
+            var result = await read(_db, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
             return result;
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new DatabaseUnavailableException($"{Server} did not answer within {_timeout.TotalSeconds:0.#} s (--timeout).");
         }
         catch (Exception e) when (e is not OperationCanceledException && Is<PostgresException>(e) is { SqlState: PostgresErrorCodes.UndefinedTable })
         {
@@ -74,6 +69,31 @@ internal sealed class OperatorDatabase : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException && IsDatabaseFailure(e))
         {
             throw new DatabaseUnavailableException($"{Server} cannot be used: {FailureText.Describe(e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// Opens the connection once, within the timeout. Only the server's part is timed: the model is built first (CPU work
+    /// of this process, seconds on a loaded machine), and each statement after the connect is bounded by the connection
+    /// string's CommandTimeout, which counts the wait for the server only.
+    /// </summary>
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_db.Database.GetDbConnection().State == ConnectionState.Open)
+        {
+            return;
+        }
+
+        _ = _db.Model;
+        using var timeout = new CancellationTokenSource(_timeout, _clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await _db.Database.OpenConnectionAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new DatabaseUnavailableException($"{Server} did not answer within {_timeout.TotalSeconds:0.#} s (--timeout).");
         }
     }
 
