@@ -33,7 +33,7 @@ STATE_DIR=/run/provisioning-deps
 
 # procps (pgrep) and curl are not in a minimal Debian image, nor pulled in by the servers; e2fsprogs (chattr, for the
 # fault suite's read-only directory) is in most images but not guaranteed in a container's.
-PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps e2fsprogs)
+PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps e2fsprogs prometheus)
 
 PG_USER=provisioning
 PG_PASSWORD=provisioning

@@ -3,15 +3,22 @@ using Provisioning.Worker.Cli;
 using Provisioning.Worker.Hosting;
 using Serilog;
 
-if (args is ["passwd", ..])
+// The first word picks the job: an operator command, or the worker (docs/operator-tools.md "Command words").
+var start = StartCommandLine.Parse(args);
+switch (start.Kind)
 {
-    return await RunOperatorCommandAsync(args[1..], PasswdCommand.RunAsync);
+    case StartKind.OperatorCommand:
+        return await RunOperatorCommandAsync(start.Arguments, start.Command!);
+    case StartKind.Help:
+        await Console.Out.WriteLineAsync(StartCommandLine.Usage);
+        return 0;
+    case StartKind.UnknownWord:
+        await Console.Error.WriteLineAsync($"error: unknown command \"{Provisioning.Worker.Devices.DeviceIdentity.Printable(start.Word!)}\"; the worker was not started.");
+        await Console.Error.WriteLineAsync(StartCommandLine.Usage);
+        return StartCommandLine.UnknownWordExitCode;
 }
 
-if (args is ["dead-letters", ..])
-{
-    return await RunOperatorCommandAsync(args[1..], DeadLettersCommand.RunAsync);
-}
+args = start.Arguments;
 
 Log.Logger = new LoggerConfiguration()
     .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
@@ -49,9 +56,7 @@ finally
 
 // Operator commands read the worker's own configuration (appsettings.json beside the binary, then the
 // environment) so they act on the same files and broker as the worker they sit next to.
-static async Task<int> RunOperatorCommandAsync(
-    string[] commandArgs,
-    Func<string[], IConfiguration, TextReader, TextWriter, TextWriter, CancellationToken, Task<int>> command)
+static async Task<int> RunOperatorCommandAsync(string[] commandArgs, OperatorCommand command)
 {
     var configuration = new ConfigurationBuilder()
         .SetBasePath(AppContext.BaseDirectory)

@@ -87,7 +87,7 @@ public static class DeadLettersCommand
         {
             try
             {
-                _uri = BrokerConnector.ReadUri(configuration);
+                _uri = BrokerUri(CommandOptions.Read<RabbitMqOptions>(configuration).Uri);
                 // Checked before connecting: a wrong name is the operator's to fix, whatever the broker's state.
                 DeadLetterQueues.Require(queue);
 
@@ -95,6 +95,11 @@ public static class DeadLettersCommand
                 _connection = connection;
                 await using var reader = await DeadLetterQueueReader.OpenAsync(connection, queue, ct);
                 return await action(reader, ct);
+            }
+            catch (InvalidConfigurationException e)
+            {
+                await e.WriteToAsync(stderr);
+                return DeadLetterExitCodes.BadInput;
             }
             catch (DeadLetterToolException e)
             {
@@ -209,6 +214,18 @@ public static class DeadLettersCommand
             return missing.Count == 0
                 ? DeadLetterExitCodes.Success
                 : await FailAsync(DeadLetterExitCodes.NothingMatched, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => DeadLetterFormat.Printable(id, 100)))}");
+        }
+
+        /// <summary>The worker's validator also takes MassTransit's rabbitmq:// and rabbitmqs://; RabbitMQ.Client only their amqp names.</summary>
+        private static Uri BrokerUri(string validated)
+        {
+            var uri = new Uri(validated);
+            return uri.Scheme switch
+            {
+                "rabbitmq" => new UriBuilder(uri) { Scheme = "amqp" }.Uri,
+                "rabbitmqs" => new UriBuilder(uri) { Scheme = "amqps" }.Uri,
+                _ => uri,
+            };
         }
 
         private static string? Match(DeadLetter letter, HashSet<string> wanted) => wanted.FirstOrDefault(letter.HasId);

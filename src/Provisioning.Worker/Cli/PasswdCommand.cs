@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
@@ -9,19 +8,17 @@ namespace Provisioning.Worker.Cli;
 
 /// <summary>
 /// <c>passwd set|delete|check|list</c>: the in-process twin of mosquitto_passwd, on the same file, lock and
-/// rules as the worker. Exit codes: 0 ok; 1 user not found or password mismatch; 2 bad input or an unusable
-/// file (reason on stderr). Passwords are never taken from the command line, and neither passwords nor
-/// hashes are ever written to stderr.
+/// rules as the worker; <c>passwd verify</c> compares the file with the database. Exit codes: 0 ok (in step); 1 user
+/// not found, password mismatch, or drift; 2 bad input or an unusable file (reason on stderr); 3 the database
+/// unusable. Passwords are never taken from the command line, and neither passwords nor hashes are ever written out.
 /// </summary>
 public static class PasswdCommand
 {
-    public const int Success = 0;
-    public const int NotFound = 1;
-    public const int BadInput = 2;
+    public const int Success = CommandExitCodes.Success;
+    public const int NotFound = CommandExitCodes.NotFound;
+    public const int BadInput = CommandExitCodes.BadInput;
 
     private const string FileKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}";
-    private const string ModeKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFileMode)}";
-    private const string IterationsKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.HashIterations)}";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
@@ -43,7 +40,13 @@ public static class PasswdCommand
         var delete = new Command("delete", "Remove a user.") { user };
         var check = new Command("check", "Check a user's password read from stdin.") { user, passwordStdin };
         var list = new Command("list", "List the usernames (never the hashes).");
-        var root = new RootCommand("Manage the Mosquitto password file.") { set, delete, check, list };
+        var json = new Option<bool>("--json") { Description = "Print JSON for scripts instead of text." };
+        var timeout = DevicesCommand.TimeoutOption();
+        var verify = new Command("verify", "Compare the device lines of the file with the database: missing, stale, deleted, unknown, unconfirmed. Exit 0 in step, 1 on drift, 3 database unreachable.")
+        {
+            json, timeout,
+        };
+        var root = new RootCommand("Manage the Mosquitto password file.") { set, delete, check, list, verify };
         root.Options.Add(fileOption);
 
         var session = new Session(configuration, stdin, stdout, stderr);
@@ -51,6 +54,7 @@ public static class PasswdCommand
         delete.SetAction((result, token) => session.DeleteAsync(result.GetValue(fileOption), result.GetValue(user), token));
         check.SetAction((result, token) => session.CheckAsync(result.GetValue(fileOption), result.GetValue(user), result.GetValue(passwordStdin), token));
         list.SetAction((result, token) => session.ListAsync(result.GetValue(fileOption), token));
+        verify.SetAction((result, token) => session.VerifyAsync(result.GetValue(fileOption), result.GetValue(json), TimeSpan.FromSeconds(result.GetValue(timeout)), token));
 
         var parsed = root.Parse(args);
         if (parsed.UnmatchedTokens.Count > 0)
@@ -67,7 +71,7 @@ public static class PasswdCommand
                 await stderr.WriteLineAsync($"error: {error.Message}");
             }
 
-            await stderr.WriteLineAsync("usage: passwd set <user> [--password-stdin] | delete <user> | check <user> --password-stdin | list   [--file <path>]");
+            await stderr.WriteLineAsync("usage: passwd set <user> [--password-stdin] | delete <user> | check <user> --password-stdin | list | verify [--json] [--timeout <seconds>]   [--file <path>]");
             return BadInput;
         }
 
@@ -78,10 +82,12 @@ public static class PasswdCommand
     {
         public async Task<int> SetAsync(string? fileOption, string? username, bool passwordFromStdin, CancellationToken ct)
         {
-            if (await ResolveStoreAsync(fileOption) is not { } store || await ResolveIterationsAsync() is not { } iterations)
+            if (await ReadOptionsAsync(fileOption) is not { } options)
             {
                 return BadInput;
             }
+
+            var store = new PasswdFileStore(options.PasswdFile, options.FileMode);
 
             if (!MosquittoUsername.TryValidate(username, out var problem))
             {
@@ -111,7 +117,7 @@ public static class PasswdCommand
             string hash;
             try
             {
-                hash = MosquittoPasswordHash.Create(password, iterations);
+                hash = MosquittoPasswordHash.Create(password, options.HashIterations);
             }
             catch (ArgumentException)
             {
@@ -218,6 +224,11 @@ public static class PasswdCommand
             });
         }
 
+        public async Task<int> VerifyAsync(string? fileOption, bool json, TimeSpan timeout, CancellationToken ct) =>
+            await ReadOptionsAsync(fileOption) is { } options
+                ? await PasswdVerification.RunAsync(configuration, options, json, timeout, stdout, stderr, ct)
+                : BadInput;
+
         private static async Task<PasswdFile?> ReadAsync(PasswdFileStore store, CancellationToken ct)
         {
             // Reading needs no lock: the file is only ever replaced by rename, never written in place.
@@ -231,46 +242,28 @@ public static class PasswdCommand
             }
         }
 
-        private async Task<PasswdFileStore?> ResolveStoreAsync(string? fileOption)
+        private async Task<PasswdFileStore?> ResolveStoreAsync(string? fileOption) =>
+            await ReadOptionsAsync(fileOption) is { } options ? new PasswdFileStore(options.PasswdFile, options.FileMode) : null;
+
+        /// <summary>The worker's <c>Mosquitto</c> section, <c>--file</c> in place of its PasswdFile, validated as the worker validates it.</summary>
+        private async Task<MosquittoOptions?> ReadOptionsAsync(string? fileOption)
         {
-            var path = string.IsNullOrWhiteSpace(fileOption) ? configuration[FileKey] : fileOption;
-            if (string.IsNullOrWhiteSpace(path))
+            try
             {
-                await stderr.WriteLineAsync($"error: no password file: pass --file <path> or set the configuration key {FileKey} (environment variable Mosquitto__PasswdFile).");
+                return CommandOptions.Read<MosquittoOptions>(configuration, options =>
+                {
+                    if (!string.IsNullOrWhiteSpace(fileOption))
+                    {
+                        options.PasswdFile = fileOption;
+                    }
+                });
+            }
+            catch (InvalidConfigurationException e)
+            {
+                await e.WriteToAsync(stderr);
+                await stderr.WriteLineAsync($"(pass --file <path> for another password file; the other keys come from appsettings.json beside the worker and the environment, e.g. Mosquitto__PasswdFile for {FileKey})");
                 return null;
             }
-
-            var modeText = configuration[ModeKey] ?? "0640";
-            if (MosquittoOptions.ParseFileMode(modeText) is not { } mode)
-            {
-                await stderr.WriteLineAsync($"error: {ModeKey} \"{DeviceIdentity.Printable(modeText)}\" is not an octal file mode such as 0640.");
-                return null;
-            }
-
-            if (!MosquittoOptions.IsStrictEnough(mode))
-            {
-                await stderr.WriteLineAsync($"error: {ModeKey} {MosquittoOptions.FormatFileMode(mode)} is looser than 0640: others get nothing, the group at most read.");
-                return null;
-            }
-
-            return new PasswdFileStore(path, mode);
-        }
-
-        private async Task<int?> ResolveIterationsAsync()
-        {
-            var text = configuration[IterationsKey];
-            if (text is null)
-            {
-                return MosquittoPasswordHash.DefaultIterations;
-            }
-
-            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var iterations) && iterations >= 1)
-            {
-                return iterations;
-            }
-
-            await stderr.WriteLineAsync($"error: {IterationsKey} \"{DeviceIdentity.Printable(text)}\" is not a whole number of at least 1.");
-            return null;
         }
 
         private async Task<string?> ReadPasswordAsync(CancellationToken ct)

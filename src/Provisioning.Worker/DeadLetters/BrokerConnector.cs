@@ -11,23 +11,6 @@ public static class BrokerConnector
 
     public const string UriKey = $"{RabbitMqOptions.SectionName}:{nameof(RabbitMqOptions.Uri)}";
 
-    public static Uri ReadUri(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var text = configuration[UriKey];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BadInput, $"{UriKey} is not set (environment variable RabbitMq__Uri, or appsettings.json beside the worker).");
-        }
-
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
-        {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BadInput, $"{UriKey} is '{RabbitMqOptionsValidator.RedactUserInfo(text)}'; it must be an amqp:// or amqps:// URI such as amqp://user:pass@host:5672/vhost.");
-        }
-
-        return uri;
-    }
-
     /// <summary>The broker's address as shown to the operator: no credentials.</summary>
     public static string Describe(Uri uri) => $"{uri.Host}:{RabbitMqUri.Port(uri)} vhost '{RabbitMqUri.VirtualHost(uri)}'";
 

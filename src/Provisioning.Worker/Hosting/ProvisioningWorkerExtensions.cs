@@ -75,7 +75,8 @@ public static class ProvisioningWorkerExtensions
         });
     }
 
-    private static void AddProvisioningOptions(this IServiceCollection services)
+    /// <summary>The options and their validators; the operator commands (Cli/CommandOptions.cs) read configuration through these too.</summary>
+    internal static IServiceCollection AddProvisioningOptions(this IServiceCollection services)
     {
         services.AddOptions<MosquittoOptions>().BindConfiguration(MosquittoOptions.SectionName).ValidateOnStart();
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
@@ -88,6 +89,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        return services;
     }
 
     private static void AddProvisioningBus(this IServiceCollection services) =>

@@ -272,7 +272,7 @@ public sealed class DeadLettersCommandTests(ServiceEndpoints endpoints)
         var result = await WorkerProcess.RunToExitAsync(["dead-letters", "list", "--queue", Error], new Dictionary<string, string?> { ["RabbitMq__Uri"] = string.Empty });
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("RabbitMq:Uri is not set", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("error: invalid configuration: RabbitMq:Uri is ''; it must be an absolute amqp:// or amqps:// URI", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,7 +7,11 @@ public static class RequiredTools
 
     public static string MosquittoPasswd => Find("mosquitto_passwd");
 
-    public static string Find(string program)
+    public static string Promtool => Find(
+        "promtool",
+        "The alert rule tests run Prometheus's promtool: install it with scripts/deps.sh (Debian package prometheus, which ships /usr/bin/promtool).");
+
+    public static string Find(string program, string? howToInstall = null)
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
         foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
@@ -20,7 +24,7 @@ public static class RequiredTools
         }
 
         throw new InvalidOperationException(
-            $"'{program}' is not on PATH ({path}). The integration tests run the real Mosquitto 2.0: install it with scripts/deps.sh " +
-            "(Debian packages mosquitto and mosquitto-clients; mosquitto itself is in /usr/sbin, which must be on PATH).");
+            $"'{program}' is not on PATH ({path}). " + (howToInstall ?? "The integration tests run the real Mosquitto 2.0: install it with scripts/deps.sh " +
+            "(Debian packages mosquitto and mosquitto-clients; mosquitto itself is in /usr/sbin, which must be on PATH)."));
     }
 }

@@ -265,6 +265,19 @@ public sealed class PasswdCommandProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task An_iteration_count_the_worker_refuses_is_refused_here_too_naming_the_key()
+    {
+        // When: above the worker's cap (Configuration/OptionsValidators.cs), which this command once did not apply
+        var result = await WorkerProcess.RunToExitAsync(["passwd", "set", "service"], new Dictionary<string, string?>(Env) { ["Mosquitto__HashIterations"] = "10000001" });
+
+        // Then
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("Mosquitto:HashIterations is 10000001; it must be between 1 and 10000000.", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
+        Assert.False(File.Exists(PasswdPath));
+    }
+
+    [Fact]
     public async Task A_restrictive_umask_does_not_change_the_configured_mode()
     {
         // When

@@ -15,7 +15,9 @@ public sealed class PasswdCommandTests : IDisposable
 
     private async Task<(int Exit, string Stdout, string Stderr)> Run(string stdin, Dictionary<string, string?> settings, params string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // The rest of the worker's Mosquitto section, as appsettings.json beside the worker gives it: the command validates it all.
+        var worker = new Dictionary<string, string?> { ["Mosquitto:PidFile"] = "/run/mosquitto/mosquitto.pid", ["Mosquitto:BrokerHost"] = "localhost" };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(worker).AddInMemoryCollection(settings).Build();
         using var input = new StringReader(stdin);
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -61,6 +63,8 @@ public sealed class PasswdCommandTests : IDisposable
     [InlineData("Mosquitto:PasswdFileMode", "rw-r-----")]
     [InlineData("Mosquitto:HashIterations", "0")]
     [InlineData("Mosquitto:HashIterations", "many")]
+    [InlineData("Mosquitto:HashIterations", "10000001")] // the worker's cap (Configuration/OptionsValidators.cs), once missing here
+    [InlineData("Mosquitto:PidFile", "")]
     public async Task Bad_configuration_exits_2_naming_the_key(string key, string value)
     {
         // Given
