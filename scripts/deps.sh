@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real services the tests use (DESIGN.md §6): RabbitMQ with its management plugin and
+# The real services the tests use (docs/testing.md, "What the integration tests need"): RabbitMQ with its management plugin and
 # PostgreSQL on loopback, and Mosquitto's binaries.
 #
 #   scripts/deps.sh          install what is missing, start what is down, wait until each answers,

@@ -7,7 +7,7 @@ using Testcontainers.RabbitMq;
 namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Where the real PostgreSQL and RabbitMQ (with its management API) are (DESIGN.md §6), shared
+/// Where the real PostgreSQL and RabbitMQ (with its management API) are (docs/testing.md, "What the integration tests need"), shared
 /// by every test of the <see cref="ServicesCollection"/>. The addresses come from the
 /// environment first (<c>scripts/deps.sh</c> writes them to <c>.deps/env</c>); without them,
 /// Testcontainers starts the services when a Docker engine answers. Tests never share state
