@@ -13,9 +13,7 @@ if (args is ["dead-letters", ..])
     return await RunOperatorCommandAsync(args[1..], DeadLettersCommand.RunAsync);
 }
 
-Log.Logger = new LoggerConfiguration()
-    .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
-    .CreateBootstrapLogger();
+Log.Logger = WorkerLogging.CreateBootstrapLogger(args);
 
 try
 {
