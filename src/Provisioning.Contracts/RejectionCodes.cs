@@ -1,14 +1,17 @@
 namespace Provisioning.Contracts;
 
-/// <summary>The stable values of <see cref="ProvisioningRejected.Code"/>.</summary>
+/// <summary>The stable values of <see cref="ProvisioningRejected.Code"/>. A value is never renamed nor given another meaning.</summary>
 public static class RejectionCodes
 {
-    /// <summary>tenantId is missing, empty, too long or has characters outside [A-Za-z0-9_-].</summary>
+    /// <summary><c>invalid-tenant-id</c>: tenantId is missing, empty, longer than 64 characters or has characters outside
+    /// <c>[A-Za-z0-9_-]</c>. Checked before deviceId.</summary>
     public const string InvalidTenantId = "invalid-tenant-id";
 
-    /// <summary>deviceId is missing, empty, too long or has characters outside [A-Za-z0-9_-].</summary>
+    /// <summary><c>invalid-device-id</c>: deviceId is missing, empty, longer than 64 characters or has characters outside
+    /// <c>[A-Za-z0-9_-]</c>.</summary>
     public const string InvalidDeviceId = "invalid-device-id";
 
-    /// <summary>A registration not later than the device's last deletion, or a deletion older than its current registration.</summary>
+    /// <summary><c>stale</c>: out of order. A registration that occurred not later than the device's last deletion, or a
+    /// deletion that occurred earlier than the device's current registration. Nothing changed; the newer event stands.</summary>
     public const string Stale = "stale";
 }

@@ -13,12 +13,12 @@ public sealed record TopicPermission
 /// <summary>The values of <see cref="TopicPermission.Access"/>.</summary>
 public static class TopicAccess
 {
-    /// <summary>Subscribe and receive.</summary>
+    /// <summary><c>read</c>: subscribe and receive.</summary>
     public const string Read = "read";
 
-    /// <summary>Publish.</summary>
+    /// <summary><c>write</c>: publish.</summary>
     public const string Write = "write";
 
-    /// <summary>Both.</summary>
+    /// <summary><c>readwrite</c>: both.</summary>
     public const string ReadWrite = "readwrite";
 }

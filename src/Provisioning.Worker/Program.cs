@@ -20,9 +20,7 @@ switch (start.Kind)
 
 args = start.Arguments;
 
-Log.Logger = new LoggerConfiguration()
-    .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
-    .CreateBootstrapLogger();
+Log.Logger = WorkerLogging.CreateBootstrapLogger(args);
 
 try
 {

@@ -10,7 +10,6 @@ using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
-using Serilog;
 
 namespace Provisioning.Worker.Hosting;
 
@@ -20,10 +19,7 @@ public static class ProvisioningWorkerExtensions
     public static WebApplicationBuilder AddProvisioningWorker(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSerilog((provider, logger) => logger
-            .ReadFrom.Configuration(builder.Configuration)
-            .ReadFrom.Services(provider)
-            .Enrich.FromLogContext());
+        services.AddWorkerSerilog(builder.Configuration);
 
         services.AddProvisioningOptions();
         services.AddSingleton(TimeProvider.System);
