@@ -10,6 +10,7 @@ using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Topics;
 using Serilog;
 
 namespace Provisioning.Worker.Hosting;
@@ -37,6 +38,8 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<DispatchWakeUp>();
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();
+        services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
+        services.AddSingleton(provider => ActivatorUtilities.CreateInstance<ProjectionCycle>(provider, ProjectedFiles.Create(provider)));
         services.AddSingleton<IReplySender, ReplySender>();
         services.AddSingleton<RedeliveryGuard>();
 
@@ -48,7 +51,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<LifecycleBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
         services.AddProvisioningBus();
-        services.AddHostedService<PasswdProjector>();
+        services.AddHostedService<ProjectionRunner>();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<InboxCleanupService>();
         services.AddGracefulShutdown();
