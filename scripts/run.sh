@@ -23,9 +23,14 @@ mkdir -p "$state"
 passwd="$state/passwd"
 [ -e "$passwd" ] || : > "$passwd"
 chmod 0640 "$passwd"
+# Topic access (docs/topic-authorization.md): every device gets devices/<tenant>/<device>/# only. The worker keeps
+# the device blocks; an operator's account gets its own block, as the platform's service-pulse does here.
+acl="$state/acl"
+[ -e "$acl" ] || printf '# Operators: your accounts get their own block; the worker keeps these lines.\nuser service-pulse\ntopic readwrite #\n' > "$acl"
+chmod 0640 "$acl"
 if [ "$(id -u)" = 0 ] && getent group mosquitto >/dev/null; then
   # Mosquitto started as root drops to the mosquitto user: it reads the file through its group, and writes its pid here.
-  chgrp mosquitto "$state" "$passwd"
+  chgrp mosquitto "$state" "$passwd" "$acl"
   chmod 0770 "$state"
 fi
 
@@ -34,6 +39,7 @@ if ! broker_pid >/dev/null; then
 listener $mqtt_port 127.0.0.1
 allow_anonymous false
 password_file $passwd
+acl_file $acl
 pid_file $state/mosquitto.pid
 log_dest file $state/mosquitto.log
 CONF
@@ -42,12 +48,14 @@ CONF
   for _ in $(seq 50); do broker_pid >/dev/null && break; sleep 0.1; done
   broker_pid >/dev/null || { echo "mosquitto did not start; see $state/mosquitto.log" >&2; exit 1; }
 fi
-echo "mosquitto: 127.0.0.1:$mqtt_port (pid $(broker_pid)), passwd file $passwd"
+grep -q "^acl_file " "$state/mosquitto.conf" || echo "warning: the running mosquitto was started without acl_file; run '$0 stop-broker' and start again for topic access" >&2
+echo "mosquitto: 127.0.0.1:$mqtt_port (pid $(broker_pid)), passwd file $passwd, acl_file $acl"
 
 export ConnectionStrings__Provisioning="$PROVISIONING_TEST_POSTGRES"
 export RabbitMq__Uri="$PROVISIONING_TEST_RABBITMQ"
 export Mosquitto__PasswdFile="$passwd"
 export Mosquitto__PidFile="$state/mosquitto.pid"
+export Mosquitto__AclFile="${Mosquitto__AclFile-$acl}"
 export Mosquitto__BrokerHost=127.0.0.1
 export Mosquitto__BrokerPort="$mqtt_port"
 export ASPNETCORE_URLS="$http_urls"

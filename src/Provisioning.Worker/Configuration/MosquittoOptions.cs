@@ -37,8 +37,26 @@ public sealed class MosquittoOptions
     /// <summary>Port for that check; 0 means <see cref="BrokerPort"/>.</summary>
     public int ProbePort { get; set; }
 
+    /// <summary>
+    /// The <c>acl_file</c> Mosquitto reads; the worker owns the device blocks in it. Empty: topic access is not
+    /// managed, and every authenticated client may use every topic (the worker warns at start and on /health/ready).
+    /// </summary>
+    public string AclFile { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The rules every device gets, <c>&lt;access&gt; &lt;filter&gt;</c> with <c>{tenantId}</c>, <c>{deviceId}</c>,
+    /// <c>{username}</c>. Empty here: the configuration binder appends to a list, so the default is applied in
+    /// <see cref="EffectiveDeviceTopics"/> only when nothing was bound.
+    /// </summary>
+    public List<string> DeviceTopics { get; set; } = [];
+
     /// <summary>How long the broker may take to pick up a new file after the SIGHUP.</summary>
     public TimeSpan ReloadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public bool ManagesTopics => !string.IsNullOrWhiteSpace(AclFile);
+
+    /// <summary>The configured rules, or the single default rule when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveDeviceTopics => DeviceTopics.Count == 0 ? [Topics.TopicRules.DefaultRule] : DeviceTopics;
 
     public string EffectiveProbeHost => string.IsNullOrWhiteSpace(ProbeHost) ? BrokerHost : ProbeHost;
 

@@ -64,7 +64,39 @@ internal sealed class MosquittoOptionsValidator : IValidateOptions<MosquittoOpti
             failures.Add($"{S}:ReloadTimeout is {options.ReloadTimeout}; it must be positive.");
         }
 
+        ValidateTopics(options, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateTopics(MosquittoOptions options, List<string> failures)
+    {
+        const string S = MosquittoOptions.SectionName;
+        foreach (var (index, problem) in Topics.TopicRules.Problems(options.EffectiveDeviceTopics))
+        {
+            failures.Add($"{S}:DeviceTopics:{index} is '{options.EffectiveDeviceTopics[index]}': {problem}.");
+        }
+
+        if (!options.ManagesTopics)
+        {
+            return;
+        }
+
+        var aclFile = Path.GetFullPath(options.AclFile);
+        if (Path.GetDirectoryName(aclFile) is { } directory && !Directory.Exists(directory))
+        {
+            failures.Add($"{S}:AclFile is '{options.AclFile}', but its directory '{directory}' does not exist.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PasswdFile) && string.Equals(aclFile, Path.GetFullPath(options.PasswdFile), StringComparison.Ordinal))
+        {
+            failures.Add($"{S}:AclFile is the same file as {S}:PasswdFile; they must be two files.");
+        }
+
+        if (options.ProbeUsername.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            failures.Add($"{S}:ProbeUsername is '{options.ProbeUsername}'; with {S}:AclFile set it must have no blanks (it is written on a 'user' line).");
+        }
     }
 }
 

@@ -16,7 +16,7 @@ public sealed class MosquittoReloadHealthCheck(ProjectionStatus status, IOptions
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var result = Evaluate(status.Current, context.Registration.FailureStatus);
+        var result = Evaluate(status.Current, context.Registration.FailureStatus, options.Value.ManagesTopics);
         if (result.Status != HealthStatus.Healthy)
         {
             return result;
@@ -34,9 +34,14 @@ public sealed class MosquittoReloadHealthCheck(ProjectionStatus status, IOptions
             : new HealthCheckResult(context.Registration.FailureStatus, problem, data: data);
     }
 
-    internal static HealthCheckResult Evaluate(ProjectionStatus.Snapshot snapshot, HealthStatus failureStatus)
+    /// <summary>Topic authorization off is a fact operators must see, not a failure: the data says so, the status stays.</summary>
+    internal static HealthCheckResult Evaluate(ProjectionStatus.Snapshot snapshot, HealthStatus failureStatus, bool managesTopics = true)
     {
-        var data = new Dictionary<string, object> { ["devices"] = snapshot.Devices };
+        var data = new Dictionary<string, object>
+        {
+            ["devices"] = snapshot.Devices,
+            ["topicAuthorization"] = managesTopics ? "on" : "off: Mosquitto:AclFile is not set, every authenticated client may use every topic",
+        };
         if (snapshot.LastAppliedAt is { } appliedAt)
         {
             data["lastAppliedAt"] = appliedAt.ToString("O", CultureInfo.InvariantCulture);

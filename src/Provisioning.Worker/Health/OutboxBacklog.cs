@@ -4,9 +4,15 @@ using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Health;
 
-/// <summary>The replies not yet delivered: those waiting for the broker to apply their change, those ready to send, and the oldest one's creation time.</summary>
-public sealed record OutboxBacklog(long AwaitingBroker, long ReadyToSend, DateTimeOffset? OldestCreatedAt)
+/// <summary>
+/// The replies not yet delivered: those waiting for the broker to apply their change, those ready to send, and the
+/// oldest one's creation time; and the devices whose latest change the broker is not yet known to run with (changed
+/// at or after the projection checkpoint, see <see cref="Projection.ProjectionCheckpoint"/>; counted up to 10,001).
+/// </summary>
+public sealed record OutboxBacklog(long AwaitingBroker, long ReadyToSend, DateTimeOffset? OldestCreatedAt, long UnconfirmedDevices = 0)
 {
+    public const int UnconfirmedDevicesCap = 10_001;
+
     public long Total => AwaitingBroker + ReadyToSend;
 
     public TimeSpan OldestAge(DateTimeOffset now) => OldestCreatedAt is { } oldest && now > oldest ? now - oldest : TimeSpan.Zero;
@@ -21,7 +27,10 @@ public sealed record OutboxBacklog(long AwaitingBroker, long ReadyToSend, DateTi
                 """
                 SELECT count(*) FILTER (WHERE awaits_broker),
                        count(*) FILTER (WHERE NOT awaits_broker),
-                       (SELECT created_at FROM outbox ORDER BY id LIMIT 1)
+                       (SELECT created_at FROM outbox ORDER BY id LIMIT 1),
+                       (SELECT count(*) FROM (SELECT 1 FROM devices
+                          WHERE changed_xid >= coalesce((SELECT applied_xmin FROM projection_checkpoint WHERE id = 1), 0)
+                          LIMIT 10001) unconfirmed)
                 FROM outbox
                 """,
                 (NpgsqlConnection)db.Database.GetDbConnection());
@@ -30,7 +39,8 @@ public sealed record OutboxBacklog(long AwaitingBroker, long ReadyToSend, DateTi
             return new OutboxBacklog(
                 reader.GetInt64(0),
                 reader.GetInt64(1),
-                reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+                reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
+                reader.GetInt64(3));
         }
         finally
         {

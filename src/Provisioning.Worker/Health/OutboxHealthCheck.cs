@@ -35,6 +35,7 @@ public sealed class OutboxHealthCheck(ProvisioningDbContext db, IOptions<HealthO
             ["awaitingBroker"] = backlog.AwaitingBroker,
             ["readyToSend"] = backlog.ReadyToSend,
             ["oldestReplyAgeSeconds"] = Math.Round(age.TotalSeconds, 3),
+            ["devicesNotYetConfirmedByBroker"] = backlog.UnconfirmedDevices,
         };
         var problems = new List<string>(2);
         if (backlog.Total > bounds.MaxOutboxBacklog)

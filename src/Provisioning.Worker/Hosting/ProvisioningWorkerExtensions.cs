@@ -10,6 +10,7 @@ using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Hosting;
 
@@ -28,12 +29,18 @@ public static class ProvisioningWorkerExtensions
             .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
         services.AddScoped<DeviceLifecycleService>();
-        services.AddSingleton<IDeviceTopics, NoDeviceTopics>();
+        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set).
+        services.AddSingleton<IDeviceTopics>(provider =>
+            string.IsNullOrWhiteSpace(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.AclFile)
+                ? new NoDeviceTopics()
+                : provider.GetRequiredService<TopicRules>());
 
         services.AddSingleton<ProjectionWakeUp>();
         services.AddSingleton<DispatchWakeUp>();
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();
+        services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
+        services.AddSingleton(provider => ActivatorUtilities.CreateInstance<ProjectionCycle>(provider, ProjectedFiles.Create(provider)));
         services.AddSingleton<IReplySender, ReplySender>();
         services.AddSingleton<RedeliveryGuard>();
 
@@ -45,7 +52,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<LifecycleBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
         services.AddProvisioningBus();
-        services.AddHostedService<PasswdProjector>();
+        services.AddHostedService<ProjectionRunner>();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<InboxCleanupService>();
         services.AddGracefulShutdown();

@@ -4,31 +4,41 @@ using System.Text;
 namespace Provisioning.Worker.Projection;
 
 /// <summary>
-/// The device lines that changed since the passwd file was last written: lines to (re)write and users to drop.
-/// A rewrite copies the previous file's device lines in large runs, leaving out the changed users, then appends the
-/// new lines. Memory follows the changes, not the fleet: a million devices cost nothing between rewrites.
+/// The device records that changed since a projected file was last written: records to (re)write and users to drop.
+/// A record is one line of the passwd file (<c>username:hash</c>) or one block of the acl_file (a <c>user</c> line and
+/// the <c>topic</c> lines after it). A rewrite copies the previous file's device records in large runs, leaving out
+/// the changed users, then appends the new records. Memory follows the changes, not the fleet: a million devices
+/// cost nothing between rewrites.
 /// </summary>
-public sealed class DeviceLines
+public sealed class DeviceLines(DeviceRecordFormat format = DeviceRecordFormat.PasswdLine)
 {
     private const int BufferSize = 1 << 20;
+    private static readonly byte[] _userKeyword = "user "u8.ToArray();
     private readonly Dictionary<string, byte[]?> _changes = new(StringComparer.Ordinal);
     private readonly char[] _username = new char[256];
 
+    /// <summary>Whether the lines copied last belong to a changed user's record (a block continues across reads).</summary>
+    private bool _skipping;
+
     public int Count => _changes.Count;
 
-    /// <summary>The user's line becomes <c>username:hash</c>.</summary>
+    /// <summary>The user's line becomes <c>username:hash</c> (passwd file).</summary>
     public void Set(string username, string hash) => _changes[username] = Encoding.UTF8.GetBytes($"{username}:{hash}\n");
+
+    /// <summary>The user's record becomes <paramref name="record"/> (whole lines, each ending with '\n').</summary>
+    public void SetRecord(string username, byte[] record) => _changes[username] = record;
 
     /// <summary>The user's line goes.</summary>
     public void Remove(string username) => _changes[username] = null;
 
     /// <summary>
-    /// Writes the device lines of <paramref name="previous"/> (after its first <paramref name="skip"/> bytes, which
-    /// are not device lines) except the changed users', then the changed users' new lines. Returns the lines written.
+    /// Writes the device records of <paramref name="previous"/> (after its first <paramref name="skip"/> bytes, which
+    /// are not device records) except the changed users', then the changed users' new records. Returns the records written.
     /// </summary>
     public async Task<int> MergeAsync(Stream previous, long skip, Stream output, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        _skipping = false;
         try
         {
             var lines = 0;
@@ -56,13 +66,13 @@ public sealed class DeviceLines
                 filled -= end;
                 if (filled == buffer.Length)
                 {
-                    throw new InvalidDataException($"The passwd file has a line longer than {BufferSize} bytes.");
+                    throw new InvalidDataException($"The {FileKind} has a line longer than {BufferSize} bytes.");
                 }
             }
 
             if (filled > 0 && skip == 0)
             {
-                throw new InvalidDataException("The passwd file the worker wrote does not end with a newline: it was changed underneath.");
+                throw new InvalidDataException($"The {FileKind} the worker wrote does not end with a newline: it was changed underneath.");
             }
 
             foreach (var line in _changes.Values)
@@ -82,7 +92,9 @@ public sealed class DeviceLines
         }
     }
 
-    /// <summary>The complete lines in buffer[start..filled): the runs to copy, where the last complete line ends, how many lines are kept.</summary>
+    private string FileKind => format == DeviceRecordFormat.PasswdLine ? "passwd file" : "acl_file";
+
+    /// <summary>The complete lines in buffer[start..filled): the runs to copy, where the last complete line ends, how many records are kept.</summary>
     private (int End, List<(int Offset, int Length)> Runs, int Kept) Scan(byte[] buffer, int start, int filled)
     {
         var runs = new List<(int, int)>();
@@ -99,7 +111,14 @@ public sealed class DeviceLines
             }
 
             var lineEnd = position + newline + 1;
-            if (_changes.Count > 0 && lookup.ContainsKey(Username(buffer.AsSpan(position, newline))))
+            var line = buffer.AsSpan(position, newline);
+            var starts = IsRecordStart(line);
+            if (starts)
+            {
+                _skipping = _changes.Count > 0 && lookup.ContainsKey(Username(line));
+            }
+
+            if (_skipping)
             {
                 if (position > runStart)
                 {
@@ -108,7 +127,7 @@ public sealed class DeviceLines
 
                 runStart = lineEnd;
             }
-            else
+            else if (starts)
             {
                 kept++;
             }
@@ -124,11 +143,23 @@ public sealed class DeviceLines
         return (position, runs, kept);
     }
 
-    /// <summary>A device line's username: ASCII by the id rules, so a byte is a char.</summary>
+    /// <summary>Every passwd line is a record; in the acl_file a record starts at its <c>user</c> line.</summary>
+    private bool IsRecordStart(ReadOnlySpan<byte> line) => format == DeviceRecordFormat.PasswdLine || line.StartsWith(_userKeyword);
+
+    /// <summary>A device record's username: ASCII by the id rules, so a byte is a char.</summary>
     private ReadOnlySpan<char> Username(ReadOnlySpan<byte> line)
     {
-        var colon = line.IndexOf((byte)':');
-        var user = colon < 0 ? line : line[..colon];
+        ReadOnlySpan<byte> user;
+        if (format == DeviceRecordFormat.PasswdLine)
+        {
+            var colon = line.IndexOf((byte)':');
+            user = colon < 0 ? line : line[..colon];
+        }
+        else
+        {
+            user = line[_userKeyword.Length..].TrimEnd("\r"u8);
+        }
+
         var length = Math.Min(user.Length, _username.Length);
         for (var i = 0; i < length; i++)
         {
@@ -137,4 +168,14 @@ public sealed class DeviceLines
 
         return _username.AsSpan(0, length);
     }
+}
+
+/// <summary>How a projected file groups the lines of one device.</summary>
+public enum DeviceRecordFormat
+{
+    /// <summary>One line <c>username:hash</c>.</summary>
+    PasswdLine,
+
+    /// <summary>A <c>user username</c> line and the <c>topic</c> lines that follow it.</summary>
+    AclBlock,
 }

@@ -8,17 +8,20 @@ using Provisioning.Worker.Configuration;
 namespace Provisioning.Worker.Projection;
 
 /// <summary>
-/// Makes Mosquitto load the passwd file (SIGHUP to the pid in <c>Mosquitto:PidFile</c>), then proves it did by
-/// logging in as the probe user with the password written in that very file. The signal is asynchronous:
-/// without the proof a reply could reach a device before the broker knows its credential.
+/// Makes Mosquitto load the projected files (SIGHUP to the pid in <c>Mosquitto:PidFile</c>; one signal reloads the
+/// passwd file and the acl_file together), then proves it did: the probe user logs in with the password written in
+/// that very passwd file and, when the worker manages topics, publishes to the topic that only this cycle's acl_file
+/// grants it (a login proves nothing about the acl_file). The signal is asynchronous: without the proof a reply could
+/// reach a device before the broker knows its credential or enforces its rules.
 /// </summary>
 public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options, TimeProvider clock, ILogger<MosquittoReloader> logger)
 {
     private const int SigHup = 1;
     private static readonly MqttClientFactory _clientFactory = new();
 
-    public async Task ReloadAsync(string probePassword, CancellationToken cancellationToken)
+    public async Task ReloadAsync(ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(probe);
         var settings = options.Value;
         var pid = await ReadPidAsync(settings.PidFile, cancellationToken);
         if (SignalDisposition.Catches(pid, SigHup) == false)
@@ -39,7 +42,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
         while (true)
         {
             attempt++;
-            var (refusal, notListening) = await TryLoginAsync(settings, probePassword, cancellationToken);
+            var (refusal, notListening) = await TryProbeAsync(settings, probe, proveTopics, cancellationToken);
             if (refusal is null)
             {
                 Log.Reloaded(logger, pid, clock.GetElapsedTime(started).TotalMilliseconds, attempt);
@@ -56,20 +59,26 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             if (clock.GetElapsedTime(started) > settings.ReloadTimeout)
             {
                 throw new MosquittoUnavailableException(
-                    $"Mosquitto (pid {pid}) did not accept the new passwd file within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe login as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
+                    $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2 * attempt, 50)), clock, cancellationToken);
         }
     }
 
-    /// <summary>Refusal null when the login succeeded, else why not; NotListening when the connection itself was refused.</summary>
-    private static async Task<(string? Refusal, bool NotListening)> TryLoginAsync(MosquittoOptions settings, string password, CancellationToken cancellationToken)
+    /// <summary>
+    /// Refusal null when the login (and the publish) succeeded, else why not; NotListening when the connection itself
+    /// was refused. The publish is QoS 1 over MQTT 5: Mosquitto answers a publish its acl_file denies with PUBACK
+    /// reason 135 (not authorized); a SUBACK would prove nothing, since its acl_file never refuses a subscription
+    /// (it filters deliveries instead: eclipse-mosquitto/mosquitto#2042).
+    /// </summary>
+    private static async Task<(string? Refusal, bool NotListening)> TryProbeAsync(MosquittoOptions settings, ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
     {
         using var client = _clientFactory.CreateMqttClient();
         var clientOptions = new MqttClientOptionsBuilder()
             .WithTcpServer(settings.EffectiveProbeHost, settings.EffectiveProbePort)
-            .WithCredentials(settings.ProbeUsername, password)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithCredentials(probe.Username, probe.Password)
             .WithClientId($"provisioning-worker-probe-{Environment.ProcessId}")
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(5))
@@ -82,8 +91,22 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                 return (result.ResultCode.ToString(), false);
             }
 
+            string? denied = null;
+            if (proveTopics)
+            {
+                var message = new MqttApplicationMessageBuilder()
+                    .WithTopic(probe.Topic)
+                    .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
+                    .Build();
+                var published = await client.PublishAsync(message, cancellationToken);
+                if (published.ReasonCode is not (MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers))
+                {
+                    denied = $"the publish to this reload's topic was answered {published.ReasonCode}: the new acl_file is not in effect";
+                }
+            }
+
             await client.DisconnectAsync(cancellationToken: cancellationToken);
-            return (null, false);
+            return (denied, false);
         }
         catch (MQTTnet.Adapter.MqttConnectingFailedException e)
         {
@@ -130,7 +153,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Mosquitto {Pid} reloaded the passwd file in {ElapsedMs:0.0} ms ({Attempts} probe logins)")]
+        [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Mosquitto {Pid} reloaded the projected files in {ElapsedMs:0.0} ms ({Attempts} probes)")]
         public static partial void Reloaded(ILogger logger, int pid, double elapsedMs, int attempts);
     }
 }

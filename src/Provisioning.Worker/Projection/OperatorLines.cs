@@ -54,80 +54,39 @@ public sealed class OperatorLines(string probeUsername)
     /// </summary>
     public async Task LoadAsync(string path, CancellationToken cancellationToken)
     {
-        try
-        {
-            await using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 0 });
-            using var kept = new MemoryStream();
-            var buffer = new byte[1 << 20];
-            var filled = 0;
-            int read;
-            while ((read = await file.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += read;
-                var consumed = Keep(buffer.AsSpan(0, filled), kept, final: false);
-                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                filled -= consumed;
-                if (filled == buffer.Length)
-                {
-                    Array.Resize(ref buffer, buffer.Length * 2); // a pathological line; the broker would refuse it, Check reports it
-                }
-            }
-
-            Keep(buffer.AsSpan(0, filled), kept, final: true);
-            Content = kept.ToArray();
-            Problems = PasswdFile.Parse(Content).Check();
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        using var kept = new MemoryStream();
+        if (!await FileLines.ForEachAsync(path, line => Keep(line, kept), cancellationToken))
         {
             Load(null);
+            return;
         }
+
+        Content = kept.ToArray();
+        Problems = PasswdFile.Parse(Content).Check();
     }
 
     public void Written(string path) => _writtenStamp = FileStamp.Of(path);
 
     public void Forget() => _writtenStamp = null;
 
-    /// <summary>Appends the lines of <paramref name="data"/> that are not managed; returns the bytes consumed (whole lines, or all when final).</summary>
-    private int Keep(ReadOnlySpan<byte> data, MemoryStream kept, bool final)
+    /// <summary>Appends <paramref name="line"/> unless it is a managed user's.</summary>
+    private void Keep(ReadOnlySpan<byte> line, MemoryStream kept)
     {
-        var position = 0;
-        while (position < data.Length)
+        if (line.IsEmpty)
         {
-            var newline = data[position..].IndexOf((byte)'\n');
-            if (newline < 0 && !final)
-            {
-                break;
-            }
+            kept.WriteByte((byte)'\n');
+            return;
+        }
 
-            var line = newline < 0 ? data[position..] : data.Slice(position, newline);
-            position += newline < 0 ? line.Length : newline + 1;
-            if (line.IsEmpty)
+        foreach (var parsed in PasswdFile.Parse(line).Lines)
+        {
+            if (parsed.Username is { } username && IsManaged(username))
             {
-                kept.WriteByte((byte)'\n');
                 continue;
             }
 
-            foreach (var parsed in PasswdFile.Parse(line).Lines)
-            {
-                if (parsed.Username is { } username && IsManaged(username))
-                {
-                    continue;
-                }
-
-                kept.Write(parsed.Raw.Span);
-                kept.WriteByte((byte)'\n');
-            }
-        }
-
-        return position;
-    }
-
-    private sealed record FileStamp(DateTime LastWriteUtc, long Length)
-    {
-        public static FileStamp? Of(string path)
-        {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(info.LastWriteTimeUtc, info.Length) : null;
+            kept.Write(parsed.Raw.Span);
+            kept.WriteByte((byte)'\n');
         }
     }
 }

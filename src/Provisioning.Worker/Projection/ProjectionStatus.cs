@@ -4,7 +4,7 @@ namespace Provisioning.Worker.Projection;
 public sealed class ProjectionStatus
 {
     private readonly Lock _lock = new();
-    private Snapshot _current = new(null, null, null, 0, []);
+    private Snapshot _current = new(null, null, null, 0, [], []);
 
     public Snapshot Current
     {
@@ -41,5 +41,14 @@ public sealed class ProjectionStatus
         }
     }
 
-    public sealed record Snapshot(DateTimeOffset? LastAppliedAt, string? LastError, DateTimeOffset? LastErrorAt, int Devices, IReadOnlyList<string> OperatorProblems);
+    public void OperatorAclProblems(IReadOnlyList<string> problems)
+    {
+        lock (_lock)
+        {
+            _current = _current with { OperatorAclProblems = problems };
+        }
+    }
+
+    public sealed record Snapshot(
+        DateTimeOffset? LastAppliedAt, string? LastError, DateTimeOffset? LastErrorAt, int Devices, IReadOnlyList<string> OperatorProblems, IReadOnlyList<string> OperatorAclProblems);
 }

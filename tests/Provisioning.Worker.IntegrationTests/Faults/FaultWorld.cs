@@ -103,7 +103,7 @@ public sealed class FaultWorld : IAsyncDisposable
             amqpUri = virtualHost.AmqpUri;
         }
 
-        var broker = await MosquittoBroker.StartAsync(Encoding.UTF8.GetBytes(PipelineHarness.OperatorLine + "\n"));
+        var broker = await MosquittoBroker.StartAsync(Encoding.UTF8.GetBytes(PipelineHarness.OperatorLine + "\n"), Encoding.UTF8.GetBytes(PipelineHarness.OperatorAclBlock));
         owned.Add(broker);
         var replies = new ReplyCollector();
         var credentials = Uri.UnescapeDataString(amqpUri.UserInfo).Split(':', 2);
@@ -135,6 +135,7 @@ public sealed class FaultWorld : IAsyncDisposable
             ["RabbitMq__Uri"] = AmqpUri.ToString(),
             ["Mosquitto__PasswdFile"] = Broker.PasswdFile,
             ["Mosquitto__PidFile"] = Broker.PidFile,
+            ["Mosquitto__AclFile"] = Broker.AclFile,
             ["Mosquitto__BrokerHost"] = "127.0.0.1",
             ["Mosquitto__BrokerPort"] = Broker.Port.ToString(CultureInfo.InvariantCulture),
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",

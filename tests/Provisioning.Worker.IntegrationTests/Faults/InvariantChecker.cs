@@ -46,6 +46,8 @@ public sealed record ScenarioFigures(
 /// <item>the operators' lines are unchanged and their accounts connect;</item>
 /// <item>every confirmed message is accounted for: exactly one reply (by reply message id), or it lies in an
 /// <c>_error</c> queue (only where the scenario allows it); nothing is left in the input queues or the outbox.</item>
+/// <item>with the acl_file on: each active device's current credential can use its own topics and no other
+/// device's or tenant's; the acl_file has one block per active device and none for others; the operator's block is kept.</item>
 /// </list>
 /// And the security checks: no issued password in any log or anywhere in the database, the passwd file never looser
 /// than 0640 after a rewrite, no delivered reply left in the outbox.
@@ -164,6 +166,11 @@ public static class InvariantChecker
                 {
                     problems.Add($"{device.Key}: the broker refuses the device's current credential");
                 }
+                else if (world.Broker.HasAclFile)
+                {
+                    connects++;
+                    problems.AddRange(await CheckTopicsAsync(world, working[0]));
+                }
 
                 foreach (var old in issued.Where(i => i.Password != working[0].Password))
                 {
@@ -196,6 +203,28 @@ public static class InvariantChecker
         foreach (var stray in lines.Where(l => Devices.DeviceIdentity.IsDeviceUsername(l.Username) && !processed.Any(m => m.Username == l.Username)))
         {
             problems.Add($"the passwd file has a line for {stray.Username}, which no processed message concerns");
+        }
+
+        // 5. topic authorization: the acl_file has a block for exactly the active devices, and keeps the operator's block
+        if (world.Broker.HasAclFile)
+        {
+            var acl = await File.ReadAllTextAsync(world.Broker.AclFile);
+            var blocks = acl.Split('\n').Where(l => l.StartsWith("user ", StringComparison.Ordinal)).Select(l => l[5..]).Where(Devices.DeviceIdentity.IsDeviceUsername).ToList();
+            var activeUsers = processed.GroupBy(m => m.Username).Where(g => g.MaxBy(m => m.OccurredAt)!.IsRegistration).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var user in blocks.GroupBy(b => b, StringComparer.Ordinal).Where(g => g.Count() > 1 || !activeUsers.Contains(g.Key)))
+            {
+                problems.Add($"the acl_file has {user.Count()} blocks for {user.Key}, which is {(activeUsers.Contains(user.Key) ? "active (one block expected)" : "not an active device")}");
+            }
+
+            foreach (var missing in activeUsers.Where(u => !blocks.Contains(u, StringComparer.Ordinal)))
+            {
+                problems.Add($"the acl_file has no block for the active device {missing}");
+            }
+
+            if (!acl.Contains(PipelineHarness.OperatorAclBlock, StringComparison.Ordinal))
+            {
+                problems.Add("the operator's acl_file block changed or disappeared");
+            }
         }
 
         // 3. operators
@@ -273,6 +302,29 @@ public static class InvariantChecker
     /// Waits until every message has a reply or lies in an <c>_error</c> queue, the input queues are empty and the
     /// outbox has delivered everything; the ids found in the <c>_error</c> queues.
     /// </summary>
+    /// <summary>The device's current credential may publish to its own topics (default rule) and not to another device's nor another tenant's.</summary>
+    private static async Task<IReadOnlyList<string>> CheckTopicsAsync(FaultWorld world, CredentialsIssued credential)
+    {
+        var problems = new List<string>();
+        await using var device = await Topics.MqttDevice.ConnectAsync(world.Broker.Port, credential.Username, credential.Password);
+        if (!await device.PublishAsync($"devices/{credential.TenantId}/{credential.DeviceId}/invariant", "own"))
+        {
+            problems.Add($"{credential.Username}: the broker denies the device its own topic");
+        }
+
+        if (await device.PublishAsync($"devices/{credential.TenantId}/{credential.DeviceId}-other/invariant", "neighbour"))
+        {
+            problems.Add($"{credential.Username}: the broker lets the device publish into another device's topic");
+        }
+
+        if (await device.PublishAsync($"devices/{credential.TenantId}-other/{credential.DeviceId}/invariant", "tenant"))
+        {
+            problems.Add($"{credential.Username}: the broker lets the device publish into another tenant's topic");
+        }
+
+        return problems;
+    }
+
     private static async Task<HashSet<Guid>> SettleAsync(FaultWorld world, ICollection<Guid> ids, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -31,12 +31,17 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public string PidFile => Path.Combine(Directory, "mosquitto.pid");
 
+    /// <summary>The broker's acl_file; only read when the broker was started with ACL content.</summary>
+    public string AclFile => Path.Combine(Directory, "acl");
+
+    public bool HasAclFile => File.Exists(AclFile);
+
     public string LogFile => Path.Combine(Directory, "mosquitto.log");
 
     public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(no log file)";
 
     /// <summary>Starts the broker on <paramref name="passwdContent"/> (an empty file when null), waiting until its port accepts.</summary>
-    public static async Task<MosquittoBroker> StartAsync(byte[]? passwdContent = null)
+    public static async Task<MosquittoBroker> StartAsync(byte[]? passwdContent = null, byte[]? aclContent = null)
     {
         var mosquitto = RequiredTools.Mosquitto;
         var directory = System.IO.Directory.CreateTempSubdirectory("mosquitto-").FullName;
@@ -53,6 +58,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
             "log_type all",
             "persistence false",
         };
+        if (aclContent is not null)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(directory, "acl"), aclContent);
+            lines.Add($"acl_file {Path.Combine(directory, "acl")}");
+        }
+
         if (Environment.UserName == "root")
         {
             // As root, Mosquitto drops to the user 'mosquitto', which could not write the pid file in a root-owned temp directory.

@@ -18,6 +18,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     public const string OperatorPassword = "pulse-service-password";
     public static readonly string OperatorLine = $"{OperatorUser}:{MosquittoPasswordHash.Create(OperatorPassword, 101)}";
 
+    /// <summary>The operator's own acl_file block, as docs/topic-authorization.md tells operators to write it.</summary>
+    public const string OperatorAclBlock = "# platform services\nuser service-pulse\ntopic readwrite #\n";
+
     private readonly List<string> _workerLogs = [];
 
     private PipelineHarness(TestDatabase database, TestVirtualHost virtualHost, MosquittoBroker broker, IBusControl bus, ReplyCollector replies)
@@ -44,11 +47,14 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Everything the worker printed, across restarts.</summary>
     public string WorkerLogs => string.Join("\n--- restart ---\n", _workerLogs.Append(Worker is null ? string.Empty : Worker.Stdout + Worker.Stderr));
 
-    public static async Task<PipelineHarness> StartAsync(ServiceEndpoints endpoints, bool withOperatorLine = true)
+    /// <summary>A world; with <paramref name="withAclFile"/> the broker reads an acl_file (holding the operator's block) that the worker manages.</summary>
+    public static async Task<PipelineHarness> StartAsync(ServiceEndpoints endpoints, bool withOperatorLine = true, bool withAclFile = false)
     {
         var database = await TestDatabase.CreateAsync(endpoints);
         var virtualHost = await TestVirtualHost.CreateAsync(endpoints);
-        var broker = await MosquittoBroker.StartAsync(withOperatorLine ? Encoding.UTF8.GetBytes(OperatorLine + "\n") : null);
+        var broker = await MosquittoBroker.StartAsync(
+            withOperatorLine ? Encoding.UTF8.GetBytes(OperatorLine + "\n") : null,
+            withAclFile ? Encoding.UTF8.GetBytes(OperatorAclBlock) : null);
         var replies = new ReplyCollector();
         var uri = virtualHost.AmqpUri;
         var credentials = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
@@ -67,6 +73,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public Dictionary<string, string?> WorkerEnvironment() => new()
     {
+        ["Mosquitto__AclFile"] = Broker.HasAclFile ? Broker.AclFile : null,
         ["ConnectionStrings__Provisioning"] = Database.ConnectionString,
         ["RabbitMq__Uri"] = VirtualHost.AmqpUri.ToString(),
         ["Mosquitto__PasswdFile"] = Broker.PasswdFile,

@@ -29,7 +29,7 @@ public sealed class MosquittoReloaderTests : IDisposable
                 NullLogger<MosquittoReloader>.Instance);
 
             // When
-            var refused = await Assert.ThrowsAsync<MosquittoUnavailableException>(() => reloader.ReloadAsync("probe-password", CancellationToken.None));
+            var refused = await Assert.ThrowsAsync<MosquittoUnavailableException>(() => reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, CancellationToken.None));
 
             // Then: a transient fault (retried, replies wait), and the process lives on
             Assert.Contains("does not handle SIGHUP", refused.Message, StringComparison.Ordinal);
@@ -55,7 +55,7 @@ public sealed class MosquittoReloaderTests : IDisposable
         var clock = Stopwatch.StartNew();
 
         // When
-        var refused = await Assert.ThrowsAsync<MosquittoUnavailableException>(() => reloader.ReloadAsync("probe-password", CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<MosquittoUnavailableException>(() => reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, CancellationToken.None));
 
         // Then: the projection can report the broker down and back off now, not after the whole reload timeout
         Assert.Contains("stopped listening", refused.Message, StringComparison.Ordinal);

@@ -35,6 +35,30 @@ public class OptionsValidationTests
     }
 
     [Theory]
+    [InlineData("readwrite devices/{tenant}/#", "Mosquitto:DeviceTopics:1 is 'readwrite devices/{tenant}/#': the filter 'devices/{tenant}/#' uses the unknown placeholder {tenant}")]
+    [InlineData("readwrite devices/#/{deviceId}", "Mosquitto:DeviceTopics:1 is")]
+    [InlineData("readwrite", "Mosquitto:DeviceTopics:1 is 'readwrite'")]
+    [InlineData("readonly devices/{deviceId}", "Mosquitto:DeviceTopics:1 is 'readonly devices/{deviceId}': the access 'readonly'")]
+    public void Invalid_device_topic_rules_name_the_key(string rule, string expected)
+    {
+        var options = ValidMosquitto();
+        options.AclFile = Path.Combine(Path.GetTempPath(), "acl");
+        options.DeviceTopics = ["read devices/{tenantId}/{deviceId}/cmd", rule];
+
+        Assert.Contains(expected, new MosquittoOptionsValidator().Validate(null, options).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_default_rule_applies_only_when_no_rule_is_configured()
+    {
+        var options = ValidMosquitto();
+        Assert.Equal(["readwrite devices/{tenantId}/{deviceId}/#"], options.EffectiveDeviceTopics);
+
+        options.DeviceTopics = ["read a/{username}"];
+        Assert.Equal(["read a/{username}"], options.EffectiveDeviceTopics);
+    }
+
+    [Theory]
     [InlineData(0, "Mosquitto:BrokerPort is 0")]
     [InlineData(70000, "Mosquitto:BrokerPort is 70000")]
     public void Broker_port_out_of_range_is_refused(int port, string expected)

@@ -64,6 +64,20 @@ public class HealthChecksTests
     }
 
     [Fact]
+    public void Topic_authorization_off_is_data_on_the_reload_check_not_a_failure()
+    {
+        var status = new ProjectionStatus();
+        status.Applied(_now, 3);
+
+        var off = MosquittoReloadHealthCheck.Evaluate(status.Current, HealthStatus.Unhealthy, managesTopics: false);
+        var on = MosquittoReloadHealthCheck.Evaluate(status.Current, HealthStatus.Unhealthy, managesTopics: true);
+
+        Assert.Equal(HealthStatus.Healthy, off.Status);
+        Assert.StartsWith("off: Mosquitto:AclFile is not set", (string)off.Data["topicAuthorization"], StringComparison.Ordinal);
+        Assert.Equal("on", on.Data["topicAuthorization"]);
+    }
+
+    [Fact]
     public void The_reload_check_fails_after_a_failed_projection_and_recovers_with_the_next_success()
     {
         var status = new ProjectionStatus();

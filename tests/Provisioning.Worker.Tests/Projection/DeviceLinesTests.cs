@@ -55,4 +55,35 @@ public class DeviceLinesTests
         using var output = new MemoryStream();
         await Assert.ThrowsAsync<InvalidDataException>(() => new DeviceLines().MergeAsync(input, 0, output, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task An_acl_merge_drops_and_replaces_whole_blocks_across_read_boundaries()
+    {
+        // Given: more than the 1 MiB read buffer of two-line blocks
+        var builder = new StringBuilder("user probe\ntopic write x\n");
+        var header = builder.Length;
+        for (var i = 0; i < 20_000; i++)
+        {
+            builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"user t.d{i:D6}\ntopic readwrite devices/t/d{i:D6}/#\n");
+        }
+
+        var blocks = new DeviceLines(DeviceRecordFormat.AclBlock);
+        blocks.Remove("t.d000001");
+        blocks.Remove("t.d019999");
+        blocks.SetRecord("t.d000002", Encoding.UTF8.GetBytes("user t.d000002\ntopic read devices/t/d000002/in\n"));
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes(builder.ToString()));
+        using var output = new MemoryStream();
+
+        // When
+        var count = await blocks.MergeAsync(input, header, output, CancellationToken.None);
+
+        // Then
+        var text = Encoding.UTF8.GetString(output.ToArray());
+        Assert.Equal(19_998, count);
+        Assert.DoesNotContain("t.d000001", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("d019999", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("topic readwrite devices/t/d000002/#", text, StringComparison.Ordinal);
+        Assert.EndsWith("user t.d000002\ntopic read devices/t/d000002/in\n", text, StringComparison.Ordinal);
+        Assert.StartsWith("user t.d000000\ntopic readwrite devices/t/d000000/#\nuser t.d000003\n", text, StringComparison.Ordinal);
+    }
 }

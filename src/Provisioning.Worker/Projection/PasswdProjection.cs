@@ -1,0 +1,93 @@
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Passwd;
+
+namespace Provisioning.Worker.Projection;
+
+/// <summary>
+/// The passwd file as a projection: the operators' lines (kept byte for byte), the probe's line, then one line per
+/// active device. Between full rebuilds only the changed devices' lines are rewritten (<see cref="DeviceLines"/>).
+/// </summary>
+public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, ILogger logger) : IProjectedFile
+{
+    private readonly PasswdFileStore _store = new(options.PasswdFile, options.FileMode);
+    private readonly OperatorLines _operatorLines = new(options.ProbeUsername);
+
+    /// <summary>Bytes before the first device line in the file last written (operator lines, probe line).</summary>
+    private long _headerLength;
+
+    public string Name => $"passwd file {options.PasswdFile}";
+
+    public bool IsStale => _operatorLines.IsStale(options.PasswdFile);
+
+    public async Task<int> WriteAsync(DeviceChanges devices, ProbeCredential probe, Func<CancellationToken, Task> confirmLeader, CancellationToken cancellationToken)
+    {
+        var probeLine = probe.PasswdLine();
+        var written = 0;
+        await using var fileLock = await _store.LockAsync(cancellationToken);
+        if (_operatorLines.IsStale(options.PasswdFile))
+        {
+            if (!devices.IsFull)
+            {
+                throw new ProjectedFileChangedException(options.PasswdFile);
+            }
+
+            await _operatorLines.LoadAsync(options.PasswdFile, cancellationToken);
+            status.OperatorLineProblems(_operatorLines.Problems);
+            foreach (var problem in _operatorLines.Problems)
+            {
+                Log.OperatorLineProblem(logger, options.PasswdFile, problem);
+            }
+        }
+
+        if (_operatorLines.Problems.Count > 0)
+        {
+            // A 2.1 broker exits on a bad file at reload: better to hold the replies than to take the broker down.
+            throw new InvalidDataException(
+                $"The passwd file {options.PasswdFile} has lines the broker would refuse ({string.Join("; ", _operatorLines.Problems)}); fix them, the worker retries.");
+        }
+
+        await confirmLeader(cancellationToken);
+        await fileLock.ReplaceAsync(
+            async (stream, ct) =>
+            {
+                await stream.WriteAsync(_operatorLines.Content, ct);
+                await stream.WriteAsync(probeLine, ct);
+                if (devices.IsFull)
+                {
+                    await stream.WriteAsync(devices.AllLines, ct);
+                    written = devices.Count;
+                    return;
+                }
+
+                var lines = new DeviceLines();
+                foreach (var (username, hash) in devices.Changed)
+                {
+                    if (hash is null)
+                    {
+                        lines.Remove(username);
+                    }
+                    else
+                    {
+                        lines.Set(username, hash);
+                    }
+                }
+
+                await using var previous = new FileStream(
+                    options.PasswdFile,
+                    new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 0 });
+                written = await lines.MergeAsync(previous, _headerLength, stream, ct);
+            },
+            cancellationToken);
+        _operatorLines.Written(options.PasswdFile);
+        _headerLength = _operatorLines.Content.Length + probeLine.Length;
+        return written;
+    }
+
+    public void Forget() => _operatorLines.Forget();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Passwd file {PasswdFile}: an operator's line would be refused by the broker: {Problem}")]
+        public static partial void OperatorLineProblem(ILogger logger, string passwdFile, string problem);
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Options;
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Topics;
+
+namespace Provisioning.Worker.Projection;
+
+/// <summary>The files a projection cycle writes: the passwd file, then the acl_file when topic access is managed.</summary>
+public static class ProjectedFiles
+{
+    public static IReadOnlyList<IProjectedFile> Create(IServiceProvider provider)
+    {
+        var options = provider.GetRequiredService<IOptions<MosquittoOptions>>().Value;
+        var status = provider.GetRequiredService<ProjectionStatus>();
+        var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionRunner));
+        var files = new List<IProjectedFile> { new PasswdProjection(options, status, logger) };
+        if (options.ManagesTopics)
+        {
+            files.Add(new AclProjection(options, provider.GetRequiredService<TopicRules>(), status, logger));
+        }
+
+        return files;
+    }
+}

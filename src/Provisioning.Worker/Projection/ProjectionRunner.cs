@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Metrics;
+using Provisioning.Worker.Outbox;
+
+namespace Provisioning.Worker.Projection;
+
+/// <summary>
+/// The projection of the database into Mosquitto's files (the log messages keep the name "passwd projection", which
+/// scripts and tests match). Runs <see cref="ProjectionCycle"/> whenever a device change commits (or at the poll interval), coalescing every
+/// change that arrived meanwhile into one cycle; backs off after a failure and then rebuilds the files from a full
+/// read; records the outcome for health and metrics.
+/// </summary>
+public sealed partial class ProjectionRunner(
+    ProjectionCycle cycle,
+    ProjectionWakeUp wakeUp,
+    DispatchWakeUp dispatchWakeUp,
+    ProjectionStatus status,
+    ProvisioningMetrics metrics,
+    IOptions<MosquittoOptions> mosquittoOptions,
+    IOptions<ProvisioningOptions> provisioningOptions,
+    TimeProvider clock,
+    ILogger<ProjectionRunner> logger) : DrainingBackgroundService
+{
+    private readonly ProvisioningOptions _provisioning = provisioningOptions.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!mosquittoOptions.Value.ManagesTopics)
+        {
+            Log.TopicsUnrestricted(logger);
+        }
+
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var outcome = await cycle.RunAsync(AbortToken);
+                failures = 0;
+                Record(outcome);
+                if (!outcome.Busy)
+                {
+                    await wakeUp.WaitAsync(_provisioning.PollInterval, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                cycle.Distrust();
+                status.Failed(clock.GetUtcNow(), e.Message);
+                metrics.ProjectionFailed();
+                var delay = Backoff(failures);
+                Log.CycleFailed(logger, e, failures, delay.TotalSeconds);
+                await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private void Record(CycleOutcome outcome)
+    {
+        if (outcome.Rewritten)
+        {
+            Log.Rewritten(logger, outcome.Devices, outcome.Written.TotalMilliseconds, outcome.Elapsed.TotalMilliseconds);
+            metrics.ProjectionRewritten(outcome.Elapsed);
+        }
+
+        if (outcome.Rewritten || outcome.Released > 0)
+        {
+            status.Applied(clock.GetUtcNow(), outcome.Devices);
+            Log.Applied(logger, outcome.ChangedDevices, outcome.Released, outcome.Devices, outcome.FullRead);
+        }
+
+        if (outcome.Released > 0)
+        {
+            dispatchWakeUp.Notify();
+        }
+    }
+
+    private TimeSpan Backoff(int failures) =>
+        TimeSpan.FromMilliseconds(Math.Min(_provisioning.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures - 1, 16))));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Passwd projection applied {ChangedRows} device changes, released {Released} replies; {Devices} devices in the files (full read: {FullRead})")]
+        public static partial void Applied(ILogger logger, int changedRows, int released, int devices, bool fullRead);
+
+        [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Passwd file rewritten with {Devices} devices in {WrittenMs:0.0} ms and reloaded in {ElapsedMs:0.0} ms")]
+        public static partial void Rewritten(ILogger logger, int devices, double writtenMs, double elapsedMs);
+
+        [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Passwd projection failed (attempt {Failures}); retrying in {DelaySeconds:0.0} s; replies wait")]
+        public static partial void CycleFailed(ILogger logger, Exception exception, int failures, double delaySeconds);
+
+        [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Mosquitto:AclFile is not set: topic access is not managed, every authenticated device may read and write every tenant's topics (see docs/topic-authorization.md)")]
+        public static partial void TopicsUnrestricted(ILogger logger);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Text;
+using Provisioning.Contracts;
+using Provisioning.Worker.Devices;
+
+namespace Provisioning.Worker.Topics;
+
+/// <summary>
+/// The topics every device may use, from the <c>Mosquitto:DeviceTopics</c> templates <c>&lt;access&gt; &lt;filter&gt;</c>
+/// in which <c>{tenantId}</c>, <c>{deviceId}</c> and <c>{username}</c> stand for the device's values (whole levels or
+/// parts of a level). What a device is told (<see cref="For"/>) and what the acl_file grants it come from here.
+/// </summary>
+public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
+{
+    public const string DefaultRule = "readwrite devices/{tenantId}/{deviceId}/#";
+
+    private TopicRules(IReadOnlyList<TopicRule> rules) => Rules = rules;
+
+    public IReadOnlyList<TopicRule> Rules { get; }
+
+    /// <summary>
+    /// Rules that Mosquitto can apply to every user from one <c>pattern</c> line (only <c>{username}</c>, as <c>%u</c>):
+    /// its reload cost does not grow with the fleet. The others need one block per device.
+    /// </summary>
+    public IEnumerable<TopicRule> PatternRules => Rules.Where(r => r.IsPattern);
+
+    public IEnumerable<TopicRule> BlockRules => Rules.Where(r => !r.IsPattern);
+
+    /// <summary>The rules from templates that <see cref="Problems"/> found valid.</summary>
+    /// <exception cref="ArgumentException">a template is not valid.</exception>
+    public static TopicRules Parse(IReadOnlyList<string> templates)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        var rules = new List<TopicRule>();
+        for (var i = 0; i < templates.Count; i++)
+        {
+            rules.Add(TopicRule.Parse(templates[i]) ?? throw new ArgumentException($"Rule {i}: {TopicRule.Problem(templates[i])}", nameof(templates)));
+        }
+
+        return new TopicRules(rules);
+    }
+
+    /// <summary>Each template's problem with its index, none when all are valid.</summary>
+    public static IReadOnlyList<(int Index, string Problem)> Problems(IReadOnlyList<string> templates)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        var problems = new List<(int, string)>();
+        for (var i = 0; i < templates.Count; i++)
+        {
+            if (TopicRule.Problem(templates[i]) is { } problem)
+            {
+                problems.Add((i, problem));
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>What the device may do, in configuration order: what <c>CredentialsIssued.topics</c> carries.</summary>
+    public IReadOnlyList<TopicPermission> For(string tenantId, string deviceId) =>
+        Rules.Select(r => new TopicPermission { Filter = r.FilterFor(tenantId, deviceId), Access = r.Access }).ToList();
+
+    /// <summary>The acl_file's <c>pattern</c> lines, one per pattern rule.</summary>
+    public byte[] PatternLines()
+    {
+        var text = new StringBuilder();
+        foreach (var rule in PatternRules)
+        {
+            text.Append("pattern ").Append(rule.Access).Append(' ').Append(rule.Template.Replace("{username}", "%u", StringComparison.Ordinal)).Append('\n');
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <summary>The acl_file block of a device (<c>user</c> line, <c>topic</c> lines); empty when every rule is a pattern.</summary>
+    public byte[] DeviceBlock(string username)
+    {
+        var dot = username.IndexOf('.', StringComparison.Ordinal);
+        var tenantId = username[..dot];
+        var deviceId = username[(dot + 1)..];
+        var text = new StringBuilder();
+        foreach (var rule in BlockRules)
+        {
+            if (text.Length == 0)
+            {
+                text.Append("user ").Append(username).Append('\n');
+            }
+
+            text.Append("topic ").Append(rule.Access).Append(' ').Append(rule.FilterFor(tenantId, deviceId)).Append('\n');
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+}
+
+/// <summary>One template: <see cref="Access"/> and the filter <see cref="Template"/> with its placeholders.</summary>
+public sealed record TopicRule(string Access, string Template)
+{
+    private static readonly string[] _placeholders = ["tenantId", "deviceId", "username"];
+
+    /// <summary>True when only <c>{username}</c> appears, so one <c>pattern</c> line with <c>%u</c> expresses the rule for every device.</summary>
+    public bool IsPattern =>
+        Template.Contains("{username}", StringComparison.Ordinal)
+        && !Template.Contains("{tenantId}", StringComparison.Ordinal)
+        && !Template.Contains("{deviceId}", StringComparison.Ordinal)
+        && !Template.Contains('%', StringComparison.Ordinal);
+
+    public string FilterFor(string tenantId, string deviceId) =>
+        Template
+            .Replace("{tenantId}", tenantId, StringComparison.Ordinal)
+            .Replace("{deviceId}", deviceId, StringComparison.Ordinal)
+            .Replace("{username}", DeviceIdentity.Username(tenantId, deviceId), StringComparison.Ordinal);
+
+    public static TopicRule? Parse(string? template) => Problem(template) is null ? Split(template!) : null;
+
+    /// <summary>Why the template is not a valid rule, or null when it is.</summary>
+    public static string? Problem(string? template)
+    {
+        if (string.IsNullOrWhiteSpace(template))
+        {
+            return "the rule is empty; it must be '<access> <filter>', e.g. 'readwrite devices/{tenantId}/{deviceId}/#'";
+        }
+
+        var rule = Split(template);
+        if (rule is null)
+        {
+            return $"'{template}' is not '<access> <filter>': the filter is missing (empty filter)";
+        }
+
+        if (rule.Access is not (TopicAccess.Read or TopicAccess.Write or TopicAccess.ReadWrite))
+        {
+            return $"the access '{rule.Access}' is not one of read, write, readwrite";
+        }
+
+        if (rule.Template.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return $"the filter '{rule.Template}' contains a blank or control character";
+        }
+
+        var unknown = UnknownPlaceholder(rule.Template);
+        if (unknown is not null)
+        {
+            return $"the filter '{rule.Template}' uses {unknown}; only {{tenantId}}, {{deviceId}} and {{username}} are known";
+        }
+
+        // The longest ids show what the broker would be given; ids never contain '/', '+', '#' or blanks.
+        var longest = new string('x', DeviceIdentity.MaxIdLength);
+        var filter = rule.FilterFor(longest, longest);
+        return TopicFilter.Problem(filter) is { } problem ? $"the filter '{rule.Template}' is not a valid MQTT topic filter: {problem}" : null;
+    }
+
+    private static TopicRule? Split(string template)
+    {
+        var trimmed = template.Trim();
+        var blank = trimmed.IndexOfAny([' ', '\t']);
+        if (blank < 0)
+        {
+            return null;
+        }
+
+        var filter = trimmed[(blank + 1)..].Trim();
+        return filter.Length == 0 ? null : new TopicRule(trimmed[..blank], filter);
+    }
+
+    private static string? UnknownPlaceholder(string template)
+    {
+        var position = 0;
+        while ((position = template.IndexOfAny(['{', '}'], position)) >= 0)
+        {
+            if (template[position] == '}')
+            {
+                return "an unmatched '}'";
+            }
+
+            var close = template.IndexOf('}', position);
+            if (close < 0)
+            {
+                return "an unmatched '{'";
+            }
+
+            var name = template[(position + 1)..close];
+            if (!_placeholders.Contains(name, StringComparer.Ordinal))
+            {
+                return $"the unknown placeholder {{{name}}}";
+            }
+
+            position = close + 1;
+        }
+
+        return null;
+    }
+}
