@@ -15,6 +15,9 @@ public sealed record BenchOptions
     /// <summary>How long each paced run offers events.</summary>
     public TimeSpan PacedDuration { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Paced events offered before the paced run and not measured, so the worker's JIT warm-up stays out of its figures.</summary>
+    public TimeSpan WarmupDuration { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Idle MQTT clients connected during the broker-side run (0 skips that run).</summary>
     public int IdleClients { get; init; } = 2_000;
 

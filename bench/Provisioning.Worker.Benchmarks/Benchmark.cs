@@ -112,6 +112,16 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             RunResult? paced = null;
             if (options.Runs("paced"))
             {
+                if (options.WarmupDuration > TimeSpan.Zero)
+                {
+                    // A fresh worker spends much of its first minutes in the JIT (tiered compilation): a worker that
+                    // runs for days does not, so the paced figures come after a paced warm-up that is not measured.
+                    var warmupCount = (int)Math.Max(1, Math.Round(options.PacedRate * options.WarmupDuration.TotalSeconds));
+                    var jit = new ThreadCpuMeter(worker.Pid, JitThread);
+                    var warmup = await load.RunAsync("warm-up", Ids("warmup", warmupCount), options.PacedRate, tracker, () => worker.Tail, ct);
+                    _report.Add("paced", "warm-up (not measured)", $"{warmup.Events:N0} events at {options.PacedRate:0}/s; worker JIT {await jit.StopAsync() * 1000 / warmup.Events:0.00} ms/event meanwhile");
+                }
+
                 paced = await MeasureAsync("paced", "worker", load, Ids("paced", pacedCount), options.PacedRate, tracker, worker, broker, ct);
             }
 

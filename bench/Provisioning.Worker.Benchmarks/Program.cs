@@ -6,6 +6,7 @@ var devices = new Option<int>("--devices") { Description = "Devices seeded befor
 var registrations = new Option<int>("--registrations") { Description = "Registrations of the burst run (and of the transport ceiling).", DefaultValueFactory = _ => 20_000 };
 var pacedRate = new Option<double>("--paced-rate") { Description = "Events per second offered in the paced runs.", DefaultValueFactory = _ => 200 };
 var pacedSeconds = new Option<double>("--paced-seconds") { Description = "How long each paced run offers events.", DefaultValueFactory = _ => 15 };
+var warmupSeconds = new Option<double>("--warmup-seconds") { Description = "Paced events offered, not measured, before the paced run (lets the worker's JIT settle; 0: none).", DefaultValueFactory = _ => 20 };
 var idleClients = new Option<int>("--idle-clients") { Description = "Connected idle MQTT clients in the broker-side run (0: skip it).", DefaultValueFactory = _ => 2_000 };
 var baselineSample = new Option<int>("--baseline-sample") { Description = "mosquitto_passwd -b runs timed for the baseline.", DefaultValueFactory = _ => 20 };
 var floorSample = new Option<int>("--floor-sample") { Description = "Reloads of Mosquitto alone (worker stopped) timed for the reload floor.", DefaultValueFactory = _ => 10 };
@@ -19,7 +20,7 @@ var keep = new Option<bool>("--keep") { Description = "Keep the database, virtua
 
 var root = new RootCommand("Provisioning.Worker benchmark (DESIGN.md, issue 5): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
-    devices, registrations, pacedRate, pacedSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
+    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -29,6 +30,7 @@ root.SetAction(async (result, cancellationToken) =>
         Registrations = result.GetValue(registrations),
         PacedRate = result.GetValue(pacedRate),
         PacedDuration = TimeSpan.FromSeconds(result.GetValue(pacedSeconds)),
+        WarmupDuration = TimeSpan.FromSeconds(result.GetValue(warmupSeconds)),
         IdleClients = result.GetValue(idleClients),
         BaselineSample = result.GetValue(baselineSample),
         FloorSample = result.GetValue(floorSample),
