@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The benchmark of issue 5, in one run on this machine: seeds N devices, then measures the worker (a separate
 # process, Release build) against real RabbitMQ, PostgreSQL and a private Mosquitto, beside the seed's
-# mosquitto_passwd-per-event baseline and the transport ceiling. Prints a table, then one summary line.
+# mosquitto_passwd-per-event baseline, the transport ceiling and, last, the reload floor: Mosquitto alone (worker
+# stopped) reloading the file the worker last wrote, SIGHUP until a password only that file holds logs in.
+# Prints a table, then one summary line (with p99 / floor).
 #
 #   scripts/bench.sh                                   N=100,000 devices, M=20,000 registrations, 200/s paced
 #   scripts/bench.sh --devices 10000 --registrations 2000 --paced-seconds 5    a quick run
 #   scripts/bench.sh --devices 1000000 --registrations 5000                    the memory target
-#   scripts/bench.sh --help                            every option (--skip, --worker-setting KEY=VALUE, --keep ...)
+#   scripts/bench.sh --help                            every option (--skip, --floor-sample, --worker-setting KEY=VALUE, --keep ...)
 #
 # Services come from scripts/deps.sh (installed and started when missing); the run creates and drops its own
 # database, virtual hosts, broker and temp directory.

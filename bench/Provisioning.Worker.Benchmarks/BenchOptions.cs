@@ -15,11 +15,17 @@ public sealed record BenchOptions
     /// <summary>How long each paced run offers events.</summary>
     public TimeSpan PacedDuration { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Paced events offered before the paced run and not measured, so the worker's JIT warm-up stays out of its figures.</summary>
+    public TimeSpan WarmupDuration { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Idle MQTT clients connected during the broker-side run (0 skips that run).</summary>
     public int IdleClients { get; init; } = 2_000;
 
     /// <summary>mosquitto_passwd -b invocations timed for the baseline.</summary>
     public int BaselineSample { get; init; } = 20;
+
+    /// <summary>Reloads of Mosquitto alone (worker stopped, same file) timed for the reload floor.</summary>
+    public int FloorSample { get; init; } = 10;
 
     /// <summary>Publishes awaiting their broker confirm at once.</summary>
     public int MaxInFlight { get; init; } = 1_000;
@@ -36,7 +42,7 @@ public sealed record BenchOptions
     /// <summary>Extra worker configuration as KEY=VALUE environment variables (e.g. RabbitMq__PrefetchCount=128).</summary>
     public IReadOnlyList<string> WorkerSettings { get; init; } = [];
 
-    /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker.</summary>
+    /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker, floor.</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Keep the database, vhost and temp directory after the run (for inspection).</summary>

@@ -11,6 +11,9 @@ namespace Provisioning.Worker.Benchmarks;
 /// </summary>
 public sealed class Benchmark(BenchOptions options, TextWriter output)
 {
+    /// <summary>The runtime's background JIT thread: its CPU is warm-up of a freshly started worker, reported apart.</summary>
+    private const string JitThread = ".NET Tiered Com";
+
     private readonly Report _report = new();
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -109,6 +112,16 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             RunResult? paced = null;
             if (options.Runs("paced"))
             {
+                if (options.WarmupDuration > TimeSpan.Zero)
+                {
+                    // A fresh worker spends much of its first minutes in the JIT (tiered compilation): a worker that
+                    // runs for days does not, so the paced figures come after a paced warm-up that is not measured.
+                    var warmupCount = (int)Math.Max(1, Math.Round(options.PacedRate * options.WarmupDuration.TotalSeconds));
+                    var jit = new ThreadCpuMeter(worker.Pid, JitThread);
+                    var warmup = await load.RunAsync("warm-up", Ids("warmup", warmupCount), options.PacedRate, tracker, () => worker.Tail, ct);
+                    _report.Add("paced", "warm-up (not measured)", $"{warmup.Events:N0} events at {options.PacedRate:0}/s; worker JIT {await jit.StopAsync() * 1000 / warmup.Events:0.00} ms/event meanwhile");
+                }
+
                 paced = await MeasureAsync("paced", "worker", load, Ids("paced", pacedCount), options.PacedRate, tracker, worker, broker, ct);
             }
 
@@ -118,14 +131,40 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             }
 
             // ---- footprint
-            _report.Add("footprint", "worker peak RSS (VmHWM)", $"{ProcFs.StatusMiB(worker.Pid, "VmHWM"):0} MiB");
+            var peakMiB = ProcFs.StatusMiB(worker.Pid, "VmHWM");
+            _report.Add("footprint", "worker peak RSS (VmHWM)", $"{peakMiB:0} MiB");
             _report.Add("footprint", "passwd file", $"{new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB, {File.ReadLines(broker.PasswdFile).LongCount():N0} lines");
-            _report.Add("setup", "load average at end", File.ReadAllText("/proc/loadavg").Split(' ')[0]);
             worker.ThrowIfExited();
+
+            // ---- floor: Mosquitto alone reloading the file the worker last wrote (the worker stopped)
+            ReloadFloorResult? floor = null;
+            if (options.Runs("floor") && options.FloorSample > 0)
+            {
+                await worker.StopAsync(TimeSpan.FromSeconds(30));
+                floor = await ReloadFloor.MeasureAsync(broker, iterations, options.FloorSample, ct);
+                _report.Add("floor", "mosquitto alone: SIGHUP→new password logs in", $"{floor.Reload.Summary()} ({floor.Reload.Count} reloads, worker stopped)");
+                _report.Add("floor", "mosquitto alone: CPU per reload, logins per reload", $"{floor.BrokerCpuMsPerReload:0} ms, {floor.Logins.Percentile(50):0} logins (max {floor.Logins.Max:0})");
+                if (burst?.Cycles is { Count: > 0 } burstCycles)
+                {
+                    _report.Add("floor", "burst: worker's cycle / floor", $"cycle p50 {burstCycles.Percentile(50) / floor.Reload.Percentile(50):0.0}× the floor's p50");
+                }
+
+                if (paced?.Cycles is { Count: > 0 } pacedCycles)
+                {
+                    var limit = (2 * floor.Reload.Percentile(50)) + 150;
+                    var p99 = paced.Latency.Percentile(99);
+                    _report.Add(
+                        "floor",
+                        "paced: worker's cycle / floor",
+                        $"cycle p50 {pacedCycles.Percentile(50) / floor.Reload.Percentile(50):0.0}×, publish→reply p99 {p99 / floor.Reload.Percentile(50):0.0}× the floor's p50 (target p99 ≤ 2 × floor + 150 ms = {limit:0} ms: {(p99 <= limit ? "met" : "not met")})");
+                }
+            }
+
+            _report.Add("setup", "load average at end", File.ReadAllText("/proc/loadavg").Split(' ')[0]);
 
             output.WriteLine();
             _report.Print(output);
-            output.WriteLine(Summary(burst, paced, ceilingPerSecond, baselinePerSecond, ProcFs.StatusMiB(worker.Pid, "VmHWM")));
+            output.WriteLine(Summary(burst, paced, ceilingPerSecond, baselinePerSecond, peakMiB, floor));
             return 0;
         }
         finally
@@ -205,6 +244,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         var machine = new MachineCpu();
         var ownCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var workerCpu = worker is null ? double.NaN : ProcFs.CpuSeconds(worker.Pid);
+        var workerJit = worker is null ? null : new ThreadCpuMeter(worker.Pid, JitThread);
         var brokerCpu = broker is null ? double.NaN : ProcFs.CpuSeconds(broker.Pid);
         var reloads = broker?.Reloads() ?? 0;
         var timings = worker?.Timings();
@@ -222,10 +262,13 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         }
 
         var cpu = $"machine {machine.BusyShare():P0} busy of {MachineCpu.Cores} cores; bench {(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - ownCpu) / seconds:P0} of a core";
-        if (worker is not null)
+        var workerUsed = double.NaN;
+        if (worker is not null && workerJit is not null)
         {
             var used = ProcFs.CpuSeconds(worker.Pid) - workerCpu;
-            cpu += $"; worker {used / seconds:P0} ({used * 1000 / result.Events:0.00} ms/event)";
+            var jit = await workerJit.StopAsync();
+            workerUsed = used - jit;
+            cpu += $"; worker {used / seconds:P0} ({used * 1000 / result.Events:0.00} ms/event, of which {jit * 1000 / result.Events:0.00} JIT warm-up)";
         }
 
         if (broker is not null)
@@ -242,20 +285,26 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             var reloadTimes = new Stats(after.ReloadMs.Skip(before.ReloadMs.Count));
             var writeTimes = new Stats(after.WriteMs.Skip(before.WriteMs.Count));
             var brokerCpuPerReload = count == 0 ? double.NaN : (ProcFs.CpuSeconds(broker.Pid) - brokerCpu) * 1000 / count;
+            var workerCpuPerReload = count == 0 ? double.NaN : workerUsed * 1000 / count;
             _report.Add(phase, $"{what}: broker reloads", $"{count} ({count / seconds:0.0}/s, {(count == 0 ? 0 : result.Events / (double)count):0.0} events per reload, mosquitto CPU {brokerCpuPerReload:0} ms per reload)");
+            _report.Add(phase, $"{what}: CPU per broker reload", $"{workerCpuPerReload:0} ms without JIT warm-up, events' own work included ({workerCpuPerReload / brokerCpuPerReload:P0} of mosquitto's CPU per reload)");
             _report.Add(phase, $"{what}: rewrite+reload cycle", cycles.Summary());
             _report.Add(phase, $"{what}: file write (lock to rename)", writeTimes.Summary());
             _report.Add(phase, $"{what}: SIGHUP→probe accepted", reloadTimes.Summary());
+            return result with { Cycles = cycles };
         }
 
         return result;
     }
 
-    private string Summary(RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB)
+    private string Summary(RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB, ReloadFloorResult? floor)
     {
         var parts = new List<string>();
         parts.Add(burst is null ? "burst n/a" : string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond:0} events/s (N={options.Devices:N0}, M={burst.Events:N0})"));
         parts.Add(paced is null ? "paced p99 n/a" : string.Create(CultureInfo.InvariantCulture, $"p99 {paced.Latency.Percentile(99):0} ms at {options.PacedRate:0}/s"));
+        parts.Add(floor is null ? "floor n/a" : paced is null
+            ? string.Create(CultureInfo.InvariantCulture, $"reload floor {floor.Reload.Percentile(50):0} ms")
+            : string.Create(CultureInfo.InvariantCulture, $"p99/floor {paced.Latency.Percentile(99) / floor.Reload.Percentile(50):0.0} (reload floor {floor.Reload.Percentile(50):0} ms)"));
         parts.Add(burst is not null && ceiling is { } c ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / c:P0} of ceiling ({c:0}/s)") : "ceiling n/a");
         parts.Add(burst is not null && baseline is { } b ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / b:0}x baseline ({b:0.0}/s)") : "baseline n/a");
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peakMiB:0} MiB"));

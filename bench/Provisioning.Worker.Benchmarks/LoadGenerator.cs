@@ -10,6 +10,9 @@ public sealed record RunResult(string Name, int Events, TimeSpan PublishTime, Ti
     public double EventsPerSecond => Events / Elapsed.TotalSeconds;
 
     public double PublishedPerSecond => Events / PublishTime.TotalSeconds;
+
+    /// <summary>The worker's rewrite+reload cycles during the run (from its log), when measured.</summary>
+    public Stats? Cycles { get; init; }
 }
 
 /// <summary>

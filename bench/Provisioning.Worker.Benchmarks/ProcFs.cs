@@ -25,6 +25,40 @@ public static class ProcFs
         }
     }
 
+    /// <summary>User + system CPU ticks of each live thread of the process whose name starts with <paramref name="namePrefix"/>, by thread id.</summary>
+    public static Dictionary<int, long> ThreadCpuTicks(int pid, string namePrefix)
+    {
+        var ticks = new Dictionary<int, long>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(namePrefix, StringComparison.Ordinal))
+                    {
+                        var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                        ticks[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] =
+                            long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended.
+        }
+
+        return ticks;
+    }
+
+    public static double TicksToSeconds(long ticks) => ticks / _ticksPerSecond;
+
     /// <summary>A <c>kB</c> field of /proc/&lt;pid&gt;/status (VmHWM: peak RSS, VmRSS: current) in MiB; NaN when unknown.</summary>
     public static double StatusMiB(int pid, string field)
     {

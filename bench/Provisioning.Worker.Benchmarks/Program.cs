@@ -6,19 +6,21 @@ var devices = new Option<int>("--devices") { Description = "Devices seeded befor
 var registrations = new Option<int>("--registrations") { Description = "Registrations of the burst run (and of the transport ceiling).", DefaultValueFactory = _ => 20_000 };
 var pacedRate = new Option<double>("--paced-rate") { Description = "Events per second offered in the paced runs.", DefaultValueFactory = _ => 200 };
 var pacedSeconds = new Option<double>("--paced-seconds") { Description = "How long each paced run offers events.", DefaultValueFactory = _ => 15 };
+var warmupSeconds = new Option<double>("--warmup-seconds") { Description = "Paced events offered, not measured, before the paced run (lets the worker's JIT settle; 0: none).", DefaultValueFactory = _ => 20 };
 var idleClients = new Option<int>("--idle-clients") { Description = "Connected idle MQTT clients in the broker-side run (0: skip it).", DefaultValueFactory = _ => 2_000 };
 var baselineSample = new Option<int>("--baseline-sample") { Description = "mosquitto_passwd -b runs timed for the baseline.", DefaultValueFactory = _ => 20 };
+var floorSample = new Option<int>("--floor-sample") { Description = "Reloads of Mosquitto alone (worker stopped) timed for the reload floor.", DefaultValueFactory = _ => 10 };
 var maxInFlight = new Option<int>("--max-in-flight") { Description = "Publishes awaiting their confirm at once.", DefaultValueFactory = _ => 1_000 };
 var hashPool = new Option<int>("--hash-pool") { Description = "Distinct password hashes shared by the seeded devices.", DefaultValueFactory = _ => 1_024 };
 var stall = new Option<double>("--stall-seconds") { Description = "Fail a phase after this long without a reply.", DefaultValueFactory = _ => 60 };
 var workerDll = new Option<string?>("--worker-dll") { Description = "Provisioning.Worker.dll to run (default: beside the benchmark)." };
 var workerSettings = new Option<string[]>("--worker-setting") { Description = "Worker configuration as KEY=VALUE (environment variable form), repeatable.", AllowMultipleArgumentsPerToken = false };
-var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker (repeatable or comma-separated)." };
+var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker, floor (repeatable or comma-separated)." };
 var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
 
 var root = new RootCommand("Provisioning.Worker benchmark (DESIGN.md, issue 5): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
-    devices, registrations, pacedRate, pacedSeconds, idleClients, baselineSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
+    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -28,8 +30,10 @@ root.SetAction(async (result, cancellationToken) =>
         Registrations = result.GetValue(registrations),
         PacedRate = result.GetValue(pacedRate),
         PacedDuration = TimeSpan.FromSeconds(result.GetValue(pacedSeconds)),
+        WarmupDuration = TimeSpan.FromSeconds(result.GetValue(warmupSeconds)),
         IdleClients = result.GetValue(idleClients),
         BaselineSample = result.GetValue(baselineSample),
+        FloorSample = result.GetValue(floorSample),
         MaxInFlight = result.GetValue(maxInFlight),
         HashPool = result.GetValue(hashPool),
         StallTimeout = TimeSpan.FromSeconds(result.GetValue(stall)),
