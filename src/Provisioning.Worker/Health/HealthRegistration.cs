@@ -33,7 +33,8 @@ public static class HealthRegistration
             .AddCheck<MosquittoReloadHealthCheck>(HealthCheckNames.MosquittoReload, HealthStatus.Unhealthy, ready)
             .AddCheck<OutboxHealthCheck>(HealthCheckNames.Outbox, HealthStatus.Unhealthy, ready);
 
-        // A server that does not answer must not hold the probe for the connection timeout (15 s by default).
+        // A server that does not answer must not hold the probe for the connection timeout (15 s by default), nor
+        // for ever when it keeps the connection open and silent: see BoundedHealthCheck.
         services.AddOptions<HealthCheckServiceOptions>().PostConfigure<IOptions<HealthOptions>>((options, health) =>
         {
             foreach (var registration in options.Registrations)
@@ -42,6 +43,10 @@ public static class HealthRegistration
                 {
                     registration.Timeout = health.Value.CheckTimeout;
                 }
+
+                var check = registration.Factory;
+                var timeout = registration.Timeout;
+                registration.Factory = provider => new BoundedHealthCheck(provider.GetRequiredService<IServiceScopeFactory>(), check, timeout);
             }
         });
         return services;

@@ -47,7 +47,7 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         // When
         await world.Postgres.StopServerAsync();
         var outage = Stopwatch.StartNew();
-        await WaitUntilAsync(async () => await DeadLetteredCountAsync(world) > 0, TimeSpan.FromSeconds(60), "no message reached an _error queue while PostgreSQL was down");
+        await Waiting.UntilAsync(async () => await DeadLetterReplay.CountAsync(world) > 0, TimeSpan.FromSeconds(60), "no message reached an _error queue while PostgreSQL was down");
         while (outage.Elapsed < TimeSpan.FromSeconds(14))
         {
             await Task.Delay(200);
@@ -56,12 +56,12 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         await world.Postgres.StartServerAsync();
         await load.WaitForPublishedAsync(load.Published.Count + 40);
         await load.StopAsync();
-        var deadLettered = await DeadLetteredCountAsync(world);
+        var deadLettered = await DeadLetterReplay.CountAsync(world);
         output.WriteLine($"{deadLettered} messages in the _error queues after an outage of {outage.Elapsed.TotalSeconds:0.0} s");
         Assert.True(deadLettered > 0);
 
         // Then: an operator's replay (message id and body kept, fault headers dropped) heals every one of them
-        var replayed = await ReplayUntilHealedAsync(world, load.Published);
+        var replayed = await DeadLetterReplay.UntilHealedAsync(world, load.Published);
         output.WriteLine($"replayed {replayed} messages");
         await InvariantChecker.CheckAsync(world, "PostgreSQL away longer than the retry window, then replay", 1, load.Published, clock.Elapsed);
         foreach (var queue in InvariantChecker.ErrorQueues)
@@ -90,10 +90,10 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         // reconnect backs off up to 30 s), or Mosquitto's outage passes unnoticed and nothing is held back.
         await load.WaitForPublishedAsync(load.Published.Count + 50);
         var sinceRestart = load.Published[^1].Id;
-        await WaitUntilAsync(() => Task.FromResult(world.Replies.All.Any(r => r.InitiatorId == sinceRestart)), TimeSpan.FromSeconds(90), "the worker did not answer a message published after the restart");
+        await Waiting.UntilAsync(() => Task.FromResult(world.Replies.All.Any(r => r.InitiatorId == sinceRestart)), TimeSpan.FromSeconds(90), "the worker did not answer a message published after the restart");
         await world.Broker.StopAsync();
         var heldBack = 0L;
-        await WaitUntilAsync(async () => (heldBack = await HeldBackRepliesAsync(world)) >= 50, TimeSpan.FromSeconds(60), "no reply was held back while Mosquitto was down");
+        await Waiting.UntilAsync(async () => (heldBack = await HeldBackRepliesAsync(world)) >= 50, TimeSpan.FromSeconds(60), "no reply was held back while Mosquitto was down");
         await world.Broker.StartAgainAsync();
         var repliesBefore = world.Replies.All.Count;
         await world.RabbitMq.RestartAsync();
@@ -105,70 +105,11 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         await InvariantChecker.CheckAsync(world, "RabbitMQ restarted (consuming, publishing)", 2, load.Published, clock.Elapsed);
     }
 
-    private static async Task<long> DeadLetteredCountAsync(FaultWorld world)
-    {
-        long count = 0;
-        foreach (var queue in InvariantChecker.ErrorQueues)
-        {
-            count += await world.Queues.CountAsync(queue) ?? 0;
-        }
-
-        return count;
-    }
-
-    /// <summary>
-    /// Replays the <c>_error</c> queues with the operator's tool, <c>dead-letters replay</c> run as a process, until every
-    /// message has its reply: messages still in their retries when the database came back reach <c>_error</c> only later,
-    /// so one pass may not be enough.
-    /// </summary>
-    private static async Task<int> ReplayUntilHealedAsync(FaultWorld world, IReadOnlyList<PublishedMessage> published)
-    {
-        var moved = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            moved += await ReplayWithToolAsync(world, "device-registered_error");
-            moved += await ReplayWithToolAsync(world, "device-deleted_error");
-            var replied = world.Replies.All.Select(r => r.InitiatorId).ToHashSet();
-            if (published.All(m => replied.Contains(m.Id)))
-            {
-                return moved;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"replays did not heal every message within 90 s\n{world.Diagnostics()}");
-            await Task.Delay(1000);
-        }
-    }
-
-    private static async Task<int> ReplayWithToolAsync(FaultWorld world, string queue)
-    {
-        if (await world.Queues.CountAsync(queue) is null)
-        {
-            return 0; // MassTransit declares an _error queue only when it first dead-letters
-        }
-
-        var result = await WorkerProcess.RunToExitAsync(["dead-letters", "replay", "--queue", queue], world.WorkerEnvironment());
-        Assert.True(result.ExitCode == 0, $"dead-letters replay failed: {result}");
-        var summary = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"(\d+) messages? replayed from");
-        Assert.True(summary.Success, $"dead-letters replay printed no summary: {result}");
-        return int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     private static async Task<long> HeldBackRepliesAsync(FaultWorld world)
     {
         await using var connection = new NpgsqlConnection(world.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM outbox WHERE awaits_broker", connection);
         return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string failure)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(20);
-        }
     }
 }

@@ -5,8 +5,11 @@ namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A TCP forwarder on a loopback port to a real server, that a test can close and reopen: while it is closed,
-/// connections to its port are refused and the ones it carried are reset, as when the server goes down. The
-/// shared server itself is never touched.
+/// connections to its port are refused and the ones it carried are reset, as when the server goes down. It can also
+/// black-hole (<see cref="BlackHole"/>): every connection stays open and new ones are accepted, but not a byte is
+/// forwarded either way — no RST, no FIN — as when a network path drops packets or the server hangs; what was sent
+/// meanwhile is delivered once <see cref="Resume"/> lets it through, as TCP's retransmissions would. The shared
+/// server itself is never touched.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -17,6 +20,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private TcpListener? _listener;
     private CancellationTokenSource? _stop;
     private Task _accepting = Task.CompletedTask;
+    private TaskCompletionSource _flowing = NewGate(open: true);
 
     private TcpProxy(string targetHost, int targetPort)
     {
@@ -31,6 +35,18 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>Connections accepted so far (to show the traffic really goes through the proxy).</summary>
     public int Accepted { get; private set; }
+
+    /// <summary>Whether it currently forwards nothing (see <see cref="BlackHole"/>).</summary>
+    public bool IsBlackHoled
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_flowing.Task.IsCompleted;
+            }
+        }
+    }
 
     public static TcpProxy Start(string targetHost, int targetPort)
     {
@@ -89,7 +105,52 @@ public sealed class TcpProxy : IAsyncDisposable
         stop.Dispose();
     }
 
-    public async ValueTask DisposeAsync() => await CloseAsync();
+    /// <summary>Stops forwarding: connections (old and new) stay open and silent until <see cref="Resume"/>.</summary>
+    public void BlackHole()
+    {
+        lock (_lock)
+        {
+            if (_flowing.Task.IsCompleted)
+            {
+                _flowing = NewGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>Forwards again, starting with whatever was held back.</summary>
+    public void Resume()
+    {
+        lock (_lock)
+        {
+            _flowing.TrySetResult();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Resume();
+        await CloseAsync();
+    }
+
+    private static TaskCompletionSource NewGate(bool open)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (open)
+        {
+            gate.SetResult();
+        }
+
+        return gate;
+    }
+
+    /// <summary>Completes when bytes may flow (at once unless black-holed).</summary>
+    private Task FlowingAsync(CancellationToken stop)
+    {
+        lock (_lock)
+        {
+            return _flowing.Task.WaitAsync(stop);
+        }
+    }
 
     private async Task AcceptAsync(TcpListener listener, CancellationToken stop)
     {
@@ -128,6 +189,7 @@ public sealed class TcpProxy : IAsyncDisposable
 
         try
         {
+            await FlowingAsync(stop);
             await upstream.ConnectAsync(_targetHost, _targetPort, stop);
             await Task.WhenAny(PumpAsync(client, upstream, stop), PumpAsync(upstream, client, stop));
         }
@@ -148,7 +210,7 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, CancellationToken stop)
+    private async Task PumpAsync(Socket from, Socket to, CancellationToken stop)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -156,6 +218,8 @@ public sealed class TcpProxy : IAsyncDisposable
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, stop);
+                // Held back while black-holed, a hang-up (FIN) included: the other side must not learn of it.
+                await FlowingAsync(stop);
                 if (read == 0)
                 {
                     return;

@@ -32,4 +32,22 @@ public sealed class WorkerConnectionStringTests
 
         Assert.Equal("-c jit=on", result.Options);
     }
+
+    [Fact]
+    public void Bounds_the_connect_and_with_it_the_cancellation_of_a_timed_out_statement()
+    {
+        var result = new NpgsqlConnectionStringBuilder(WorkerConnectionString.For("Host=db"));
+
+        Assert.Equal(WorkerConnectionString.ConnectTimeoutSeconds, result.Timeout);
+    }
+
+    [Theory]
+    [InlineData("Host=db;Timeout=15")]
+    [InlineData("Host=db;timeout=15")]
+    public void Leaves_a_connect_timeout_of_the_operator_alone(string connectionString)
+    {
+        var result = new NpgsqlConnectionStringBuilder(WorkerConnectionString.For(connectionString));
+
+        Assert.Equal(15, result.Timeout);
+    }
 }
