@@ -57,7 +57,9 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
             // When
             var issued = await RegisterAsync(harness, "acme", $"instant-{i}");
 
-            // Then: no pause between the reply and the publish
+            // Then: the device is told its topics, and may use them with no pause between the reply and the publish
+            var topic = Assert.Single(issued.Topics);
+            Assert.Equal(($"devices/acme/instant-{i}/#", "readwrite"), (topic.Filter, topic.Access));
             await using var device = await MqttDevice.ConnectAsync(harness.Broker.Port, issued.Username, issued.Password);
             Assert.True(await device.PublishAsync($"devices/acme/instant-{i}/hello", "hi"), $"device {i} was denied its own topic\n{harness.Diagnostics()}");
         }
