@@ -9,6 +9,7 @@ using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Cli;
 
@@ -99,12 +100,10 @@ public static class DevicesCommand
         return timeout;
     }
 
-    /// <summary>
-    /// SEAM (topic authorization): the rules each device gets come with topic authorization (Mosquitto:DeviceTopics,
-    /// rendered per device like the acl_file). Until that rule type is part of the worker this is the empty list,
-    /// which is also what CredentialsIssued.topics carries when topic authorization is off.
-    /// </summary>
-    internal static IReadOnlyList<TopicPermission> TopicsOf(DeviceRecord device) => [];
+    /// <summary>The device's topics as the worker tells them (empty when topic authorization is off), from the same configuration.</summary>
+    internal static IReadOnlyList<TopicPermission> TopicsOf(DeviceRecord device, IConfiguration configuration) =>
+        TopicRules.ToldToDevices(configuration.GetSection(MosquittoOptions.SectionName).Get<MosquittoOptions>() ?? new MosquittoOptions())
+            .For(device.TenantId, device.DeviceId);
 
     internal static string Time(DateTimeOffset? time) =>
         time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : "-";
@@ -143,7 +142,7 @@ public static class DevicesCommand
                             .OrderBy(o => o.Id)
                             .Select(o => new PendingReplyRecord(o.Id, o.MessageType, o.CreatedAt, o.AwaitsBroker, o.Attempts, o.NextAttemptAt, o.LastError))
                             .ToListAsync(token);
-                        return DeviceReport.Of(record, await CheckpointAsync(db, token), replies, TopicsOf(record));
+                        return DeviceReport.Of(record, await CheckpointAsync(db, token), replies, TopicsOf(record, configuration));
                     },
                     ct);
 

@@ -30,10 +30,7 @@ public static class ProvisioningWorkerExtensions
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
         services.AddScoped<DeviceLifecycleService>();
         // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set).
-        services.AddSingleton<IDeviceTopics>(provider =>
-            string.IsNullOrWhiteSpace(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.AclFile)
-                ? new NoDeviceTopics()
-                : provider.GetRequiredService<TopicRules>());
+        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value));
 
         services.AddSingleton<ProjectionWakeUp>();
         services.AddSingleton<DispatchWakeUp>();

@@ -27,6 +27,16 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
 
     /// <summary>The rules from templates that <see cref="Problems"/> found valid.</summary>
     /// <exception cref="ArgumentException">a template is not valid.</exception>
+    /// <summary>
+    /// What devices are told of their topics under <paramref name="mosquitto"/>: the configured rules when the worker
+    /// enforces them (<c>Mosquitto:AclFile</c> set), else nothing. The worker and the <c>devices</c> command both ask here.
+    /// </summary>
+    public static Provisioning.Worker.Devices.IDeviceTopics ToldToDevices(Configuration.MosquittoOptions mosquitto)
+    {
+        ArgumentNullException.ThrowIfNull(mosquitto);
+        return mosquitto.ManagesTopics ? Parse(mosquitto.EffectiveDeviceTopics) : new Provisioning.Worker.Devices.NoDeviceTopics();
+    }
+
     public static TopicRules Parse(IReadOnlyList<string> templates)
     {
         ArgumentNullException.ThrowIfNull(templates);

@@ -47,6 +47,25 @@ public sealed class DevicesCommandTests(ServiceEndpoints endpoints)
     }
 
     [Fact]
+    public async Task Show_lists_the_topics_the_device_was_told_when_topic_authorization_is_on()
+    {
+        // Given: the worker's configuration with an acl_file and two rules
+        await using var world = await CliWorld.CreateAsync(endpoints);
+        await world.AddDeviceAsync("acme", "pump-7", DeviceStatus.Active, _hash, _updated, registeredAt: _registered);
+        var environment = world.Environment;
+        environment["Mosquitto__AclFile"] = "/nonexistent/acl";
+        environment["Mosquitto__DeviceTopics__0"] = "write telemetry/{tenantId}/{deviceId}";
+        environment["Mosquitto__DeviceTopics__1"] = "read commands/{username}/#";
+
+        // When
+        var result = await WorkerProcess.RunToExitAsync(["devices", "show", "acme", "pump-7"], environment);
+
+        // Then
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("topics      write telemetry/acme/pump-7, read commands/acme.pump-7/#", result.Stdout.Split('\n'));
+    }
+
+    [Fact]
     public async Task Show_json_gives_the_same_facts_to_scripts()
     {
         // Given
