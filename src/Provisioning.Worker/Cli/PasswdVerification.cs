@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Cli;
 
@@ -19,10 +20,11 @@ public sealed record PasswdVerifyReport(
     int ActiveDevices,
     IReadOnlyDictionary<string, int> Counts,
     IReadOnlyList<DriftItem> Drift,
-    string? AclFile);
+    AclVerifyReport? AclFile);
 
 /// <summary>
-/// <c>passwd verify</c>: the device lines of the passwd file against the database (<see cref="PasswdDrift"/>). Exit 0 in
+/// <c>passwd verify</c>: the device lines of the passwd file against the database (<see cref="PasswdDrift"/>), and with
+/// <c>Mosquitto:AclFile</c> set the device blocks of the acl_file against the configured rules (<see cref="AclDrift"/>). Exit 0 in
 /// step, 1 on drift, 2 bad configuration or an unreadable file, 3 the database unusable.
 /// </summary>
 internal static class PasswdVerification
@@ -49,6 +51,9 @@ internal static class PasswdVerification
             var checkpoint = await database.ReadAsync(DevicesCommand.CheckpointAsync, ct);
             var file = await ReadFileAsync(mosquitto.PasswdFile, ct);
             var drift = new PasswdDrift(file, checkpoint?.AppliedXmin);
+            var acl = mosquitto.ManagesTopics
+                ? new AclDrift(await ReadBytesAsync(mosquitto.AclFile, ct), TopicRules.Parse(mosquitto.EffectiveDeviceTopics), checkpoint?.AppliedXmin)
+                : null;
             await database.ReadAsync(
                 async (db, token) =>
                 {
@@ -58,17 +63,26 @@ internal static class PasswdVerification
                     await foreach (var row in rows.WithCancellation(token))
                     {
                         drift.Add(row);
+                        acl?.Add(row);
                     }
 
                     return drift;
                 },
                 ct);
             drift.Finish();
+            acl?.Finish();
 
-            // SEAM (topic authorization): with Mosquitto:AclFile set, the acl_file is compared here too (each active
-            // device's rules, nothing for others); until then the report says it was not compared.
             var report = new PasswdVerifyReport(
-                mosquitto.PasswdFile, file is not null, database.Server, checkpoint, drift.InStep, drift.FileDeviceLines, drift.ActiveDevices, drift.Counts(), drift.Items, AclFile: null);
+                mosquitto.PasswdFile,
+                file is not null,
+                database.Server,
+                checkpoint,
+                drift.InStep && acl?.InStep != false,
+                drift.FileDeviceLines,
+                drift.ActiveDevices,
+                drift.Counts(),
+                drift.Items,
+                acl?.Report(mosquitto.AclFile));
             await stdout.WriteAsync(json ? JsonSerializer.Serialize(report, DevicesCommand.Json) + "\n" : Text(report));
             return report.InStep ? CommandExitCodes.Success : CommandExitCodes.NotFound;
         }
@@ -79,17 +93,20 @@ internal static class PasswdVerification
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"error: cannot read {mosquitto.PasswdFile}: {e.Message}");
+            await stderr.WriteLineAsync($"error: cannot read {mosquitto.PasswdFile} or the acl_file: {e.Message}");
             return CommandExitCodes.BadInput;
         }
     }
 
-    private static async Task<PasswdFile?> ReadFileAsync(string path, CancellationToken ct)
+    private static async Task<PasswdFile?> ReadFileAsync(string path, CancellationToken ct) =>
+        await ReadBytesAsync(path, ct) is { } bytes ? PasswdFile.Parse(bytes) : null;
+
+    private static async Task<byte[]?> ReadBytesAsync(string path, CancellationToken ct)
     {
-        // No lock needed: the file is only ever replaced by rename.
+        // No lock needed: both files are only ever replaced by rename.
         try
         {
-            return PasswdFile.Parse(await File.ReadAllBytesAsync(path, ct));
+            return await File.ReadAllBytesAsync(path, ct);
         }
         catch (FileNotFoundException)
         {
@@ -110,11 +127,27 @@ internal static class PasswdVerification
             text.Append(CultureInfo.InvariantCulture, $"{item.Kind,-12} {item.Username ?? "-",-30} {item.Detail}{flag}\n");
         }
 
+        var passwdInStep = report.Drift.Count == 0;
         var totals = $"{report.FileDeviceLines} device line{Plural(report.FileDeviceLines)} in the file, {report.ActiveDevices} active device{Plural(report.ActiveDevices)} in the database";
-        text.Append(report.InStep
+        text.Append(passwdInStep
             ? $"in step: {totals}.\n"
             : $"not in step: {string.Join(", ", report.Counts.Select(c => $"{c.Value} {c.Key}"))}; {totals}.\n");
-        text.Append("acl_file: not compared (topic authorization is not part of this build).\n");
+        if (report.AclFile is not { } acl)
+        {
+            text.Append("acl_file: not compared (Mosquitto:AclFile is not set: topic access is not restricted).\n");
+            return text.ToString();
+        }
+
+        foreach (var item in acl.Drift)
+        {
+            var flag = item.Unconfirmed ? " (unconfirmed: changed at or after the checkpoint)" : string.Empty;
+            text.Append(CultureInfo.InvariantCulture, $"acl {item.Kind,-8} {item.Username ?? "-",-30} {item.Detail}{flag}\n");
+        }
+
+        var blocks = $"{acl.FileDeviceBlocks} device block{Plural(acl.FileDeviceBlocks)}";
+        text.Append(acl.InStep
+            ? $"acl_file {acl.File} in step: {blocks}.\n"
+            : $"acl_file {acl.File}{(acl.FileExists ? string.Empty : " (does not exist)")} not in step: {string.Join(", ", acl.Counts.Select(c => $"{c.Value} {c.Key}"))}; {blocks}.\n");
         return text.ToString();
     }
 

@@ -33,7 +33,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         // Then
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("in step: 2 device lines in the file, 2 active devices in the database.", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("acl_file: not compared", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("acl_file: not compared (Mosquitto:AclFile is not set", result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("$7$", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
 
@@ -74,6 +74,34 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
             ["missing acme.missing", "stale acme.stale", "deleted acme.deleted", "unconfirmed acme.late", "unknown acme.stranger"],
             root.GetProperty("drift").EnumerateArray().Select(d => $"{d.GetProperty("kind").GetString()} {d.GetProperty("username").GetString()}"));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("aclFile").ValueKind);
+    }
+
+    [Fact]
+    public async Task With_an_acl_file_configured_its_device_blocks_are_compared_with_the_rules()
+    {
+        // Given
+        await using var world = await CliWorld.CreateAsync(endpoints);
+        await world.AddDeviceAsync("acme", "d1", DeviceStatus.Active, _hashA, _at);
+        var xid = await world.AddDeviceAsync("acme", "d2", DeviceStatus.Active, _hashB, _at);
+        await world.SetCheckpointAsync(xid + 1, 2, _at);
+        await File.WriteAllTextAsync(world.PasswdFile, $"acme.d1:{_hashA}\nacme.d2:{_hashB}\n");
+        var aclFile = Path.Combine(Path.GetDirectoryName(world.PasswdFile)!, "acl");
+        await File.WriteAllTextAsync(aclFile, "user service-pulse\ntopic readwrite #\n\nuser acme.d1\ntopic readwrite devices/acme/d1/#\nuser acme.d2\ntopic readwrite #\n");
+        var environment = new Dictionary<string, string?>(world.Environment) { ["Mosquitto__AclFile"] = aclFile };
+
+        // When
+        var result = await WorkerProcess.RunToExitAsync(["passwd", "verify"], environment);
+        var json = await WorkerProcess.RunToExitAsync(["passwd", "verify", "--json"], environment);
+
+        // Then
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("in step: 2 device lines in the file", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(result.Stdout.Split('\n'), l => l.StartsWith("acl stale    acme.d2 ", StringComparison.Ordinal));
+        Assert.Contains($"acl_file {aclFile} not in step: 1 stale; 2 device blocks.", result.Stdout, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json.Stdout);
+        var acl = document.RootElement.GetProperty("aclFile");
+        Assert.False(document.RootElement.GetProperty("inStep").GetBoolean());
+        Assert.Equal(["stale acme.d2"], acl.GetProperty("drift").EnumerateArray().Select(d => $"{d.GetProperty("kind").GetString()} {d.GetProperty("username").GetString()}"));
     }
 
     [Fact]
