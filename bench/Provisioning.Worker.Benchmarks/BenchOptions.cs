@@ -45,8 +45,29 @@ public sealed record BenchOptions
     /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker, floor.</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Topic authorization: <c>off</c> (no acl_file), <c>device</c> (the default rule, one user block per device) or <c>pattern</c> (a <c>{username}</c> rule, one pattern line).</summary>
+    public string Topics { get; init; } = TopicModes.Off;
+
     /// <summary>Keep the database, vhost and temp directory after the run (for inspection).</summary>
     public bool Keep { get; init; }
 
     public bool Runs(string phase) => !Skip.Contains(phase);
+}
+
+/// <summary>The <c>--topics</c> values and the rule each gives the worker (docs/topic-authorization.md, "How the rules are rendered").</summary>
+public static class TopicModes
+{
+    public const string Off = "off";
+    public const string Device = "device";
+    public const string Pattern = "pattern";
+
+    public static readonly string[] All = [Off, Device, Pattern];
+
+    /// <summary>The worker's <c>Mosquitto__DeviceTopics__0</c> for a mode; null when topic authorization is off.</summary>
+    public static string? Rule(string mode) => mode switch
+    {
+        Device => "readwrite devices/{tenantId}/{deviceId}/#",
+        Pattern => "readwrite devices/{username}/#",
+        _ => null,
+    };
 }

@@ -44,6 +44,9 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         try
         {
             _report.Add("setup", "machine", $"{MachineCpu.Cores} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at start");
+            _report.Add("setup", "topic authorization", TopicModes.Rule(options.Topics) is { } rule
+                ? $"{options.Topics}: Mosquitto__DeviceTopics__0={rule}, reload timeout {ReloadTimeout()}"
+                : "off (no acl_file)");
             _report.Add("setup", "worker settings", $"prefetch {prefetch}, concurrency {concurrency}, hash iterations {iterations}{(options.WorkerSettings.Count > 0 ? ", " + string.Join(", ", options.WorkerSettings) : string.Empty)}");
 
             // ---- seed
@@ -55,7 +58,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             _report.Add("seed", "devices in the database", $"{options.Devices:N0} (COPY, {options.HashPool:N0} shared hashes) in {watch.Elapsed.TotalSeconds:0.0} s");
 
             var brokerDirectory = Directory.CreateDirectory(Path.Combine(directory, "mosquitto")).FullName;
-            broker = await MosquittoServer.StartAsync(brokerDirectory, ct);
+            broker = await MosquittoServer.StartAsync(brokerDirectory, withAclFile: options.Topics != TopicModes.Off, ct);
             var workerUri = await services.CreateVirtualHostAsync(virtualHost, ct);
             createdHosts.Add(virtualHost);
 
@@ -63,7 +66,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             worker = WorkerRunner.Start(workerDll, WorkerEnvironment(connectionString, workerUri, broker), Path.Combine(directory, "worker.log"));
             Console.Error.WriteLine($"bench: worker pid {worker.Pid}, log {worker.LogPath}");
             await worker.WaitReadyAsync(TimeSpan.FromMinutes(10), ct);
-            _report.Add("seed", "worker start to ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s, passwd file {new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB");
+            _report.Add("seed", "worker start to ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s, passwd file {new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB{AclSize(broker, ", acl_file ")}");
             _report.Add("seed", "worker RSS after start", $"{ProcFs.StatusMiB(worker.Pid, "VmRSS"):0} MiB");
 
             // ---- baseline
@@ -134,6 +137,11 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             var peakMiB = ProcFs.StatusMiB(worker.Pid, "VmHWM");
             _report.Add("footprint", "worker peak RSS (VmHWM)", $"{peakMiB:0} MiB");
             _report.Add("footprint", "passwd file", $"{new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB, {File.ReadLines(broker.PasswdFile).LongCount():N0} lines");
+            if (broker.AclFile is not null)
+            {
+                _report.Add("footprint", "acl_file", AclSize(broker, string.Empty));
+            }
+
             worker.ThrowIfExited();
 
             // ---- floor: Mosquitto alone reloading the file the worker last wrote (the worker stopped)
@@ -164,7 +172,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
             output.WriteLine();
             _report.Print(output);
-            output.WriteLine(Summary(burst, paced, ceilingPerSecond, baselinePerSecond, peakMiB, floor));
+            output.WriteLine(Summary(broker, burst, paced, ceilingPerSecond, baselinePerSecond, peakMiB, floor));
             return 0;
         }
         finally
@@ -291,13 +299,13 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             _report.Add(phase, $"{what}: rewrite+reload cycle", cycles.Summary());
             _report.Add(phase, $"{what}: file write (lock to rename)", writeTimes.Summary());
             _report.Add(phase, $"{what}: SIGHUP→probe accepted", reloadTimes.Summary());
-            return result with { Cycles = cycles };
+            return result with { Cycles = cycles, BrokerCpuPerReloadMs = brokerCpuPerReload };
         }
 
         return result;
     }
 
-    private string Summary(RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB, ReloadFloorResult? floor)
+    private string Summary(MosquittoServer broker, RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB, ReloadFloorResult? floor)
     {
         var parts = new List<string>();
         parts.Add(burst is null ? "burst n/a" : string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond:0} events/s (N={options.Devices:N0}, M={burst.Events:N0})"));
@@ -308,6 +316,8 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         parts.Add(burst is not null && ceiling is { } c ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / c:P0} of ceiling ({c:0}/s)") : "ceiling n/a");
         parts.Add(burst is not null && baseline is { } b ? string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond / b:0}x baseline ({b:0.0}/s)") : "baseline n/a");
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"peak RSS {peakMiB:0} MiB"));
+        parts.Add(paced?.BrokerCpuPerReloadMs is { } brokerCpu ? string.Create(CultureInfo.InvariantCulture, $"mosquitto CPU per reload {brokerCpu:0} ms (paced)") : "mosquitto CPU per reload n/a");
+        parts.Add($"topics {options.Topics}{AclSize(broker, ", acl_file ")}");
         return "summary: " + string.Join(", ", parts);
     }
 
@@ -328,6 +338,13 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             // The projection's per-cycle timings (rewrite + reload); one line per cycle, not per event.
             ["Serilog__MinimumLevel__Override__Provisioning.Worker.Projection"] = "Debug",
         };
+        if (TopicModes.Rule(options.Topics) is { } rule && broker.AclFile is { } aclFile)
+        {
+            environment["Mosquitto__AclFile"] = aclFile;
+            environment["Mosquitto__DeviceTopics__0"] = rule;
+            environment["Mosquitto__ReloadTimeout"] = ReloadTimeout();
+        }
+
         foreach (var setting in options.WorkerSettings)
         {
             var (key, value) = SplitSetting(setting);
@@ -336,6 +353,19 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
         return environment;
     }
+
+    /// <summary>
+    /// Per-device blocks make each reload cost Mosquitto O(N²) CPU (50 s at 100,000 devices: docs/topic-authorization.md),
+    /// past the worker's default 10 s; a worker that gives up on every reload would never release a reply, so the
+    /// bench allows 10 minutes unless --worker-setting Mosquitto__ReloadTimeout says otherwise.
+    /// </summary>
+    private string ReloadTimeout() =>
+        options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == "Mosquitto__ReloadTimeout").Select(s => s.Value).LastOrDefault()
+        ?? (options.Topics == TopicModes.Device ? "00:10:00" : "00:00:10");
+
+    private static string AclSize(MosquittoServer broker, string prefix) => broker.AclFile is { } acl
+        ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{new FileInfo(acl).Length / 1048576.0:0.0} MiB ({new FileInfo(acl).Length:N0} bytes, {File.ReadLines(acl).LongCount():N0} lines)")
+        : string.Empty;
 
     private int? Setting(string key) =>
         options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == key).Select(s => (int?)int.Parse(s.Value, CultureInfo.InvariantCulture)).LastOrDefault();

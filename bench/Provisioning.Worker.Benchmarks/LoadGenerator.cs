@@ -13,6 +13,9 @@ public sealed record RunResult(string Name, int Events, TimeSpan PublishTime, Ti
 
     /// <summary>The worker's rewrite+reload cycles during the run (from its log), when measured.</summary>
     public Stats? Cycles { get; init; }
+
+    /// <summary>Mosquitto's CPU per reload during the run, in ms, when measured.</summary>
+    public double? BrokerCpuPerReloadMs { get; init; }
 }
 
 /// <summary>

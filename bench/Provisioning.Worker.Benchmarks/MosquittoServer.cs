@@ -25,16 +25,21 @@ public sealed class MosquittoServer : IAsyncDisposable
 
     public string PasswdFile => Path.Combine(Directory, "passwd");
 
+    /// <summary>The acl_file named in mosquitto.conf; null when the broker was started without one.</summary>
+    public string? AclFile { get; private init; }
+
     public string PidFile => Path.Combine(Directory, "mosquitto.pid");
 
     public string LogFile => Path.Combine(Directory, "mosquitto.log");
 
-    public static async Task<MosquittoServer> StartAsync(string directory, CancellationToken cancellationToken)
+    /// <param name="withAclFile">Name an (initially empty) acl_file in mosquitto.conf: topic authorization on.</param>
+    public static async Task<MosquittoServer> StartAsync(string directory, bool withAclFile, CancellationToken cancellationToken)
     {
         var port = FreePort();
-        if (!File.Exists(Path.Combine(directory, "passwd")))
+        var files = withAclFile ? new[] { "passwd", "acl" } : ["passwd"];
+        foreach (var file in files.Where(f => !File.Exists(Path.Combine(directory, f))))
         {
-            await File.WriteAllBytesAsync(Path.Combine(directory, "passwd"), [], cancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(directory, file), [], cancellationToken);
         }
 
         var lines = new List<string>
@@ -52,6 +57,11 @@ public sealed class MosquittoServer : IAsyncDisposable
             "persistence false",
             "max_keepalive 3600",
         };
+        if (withAclFile)
+        {
+            lines.Add($"acl_file {Path.Combine(directory, "acl")}");
+        }
+
         if (Environment.UserName == "root")
         {
             // As root Mosquitto drops to the user 'mosquitto', which could not write its pid file in this directory.
@@ -66,7 +76,7 @@ public sealed class MosquittoServer : IAsyncDisposable
         var process = Process.Start(info) ?? throw new InvalidOperationException("mosquitto did not start");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new MosquittoServer(directory, port, process);
+        var server = new MosquittoServer(directory, port, process) { AclFile = withAclFile ? Path.Combine(directory, "acl") : null };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {

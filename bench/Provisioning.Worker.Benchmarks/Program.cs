@@ -16,11 +16,13 @@ var stall = new Option<double>("--stall-seconds") { Description = "Fail a phase 
 var workerDll = new Option<string?>("--worker-dll") { Description = "Provisioning.Worker.dll to run (default: beside the benchmark)." };
 var workerSettings = new Option<string[]>("--worker-setting") { Description = "Worker configuration as KEY=VALUE (environment variable form), repeatable.", AllowMultipleArgumentsPerToken = false };
 var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker, floor (repeatable or comma-separated)." };
+var topics = new Option<string>("--topics") { Description = "Topic authorization: off (no acl_file), device (the default rule: a user block per device) or pattern (a {username} rule: one pattern line).", DefaultValueFactory = _ => TopicModes.Off };
+topics.AcceptOnlyFromAmong(TopicModes.All);
 var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
 
 var root = new RootCommand("Provisioning.Worker benchmark (DESIGN.md, issue 5): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
-    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, keep,
+    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, topics, keep,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -41,6 +43,7 @@ root.SetAction(async (result, cancellationToken) =>
         WorkerSettings = result.GetValue(workerSettings) ?? [],
         Skip = (result.GetValue(skip) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToHashSet(StringComparer.OrdinalIgnoreCase),
+        Topics = result.GetValue(topics) ?? TopicModes.Off,
         Keep = result.GetValue(keep),
     };
     if (options.Devices < 1 || options.Registrations < 1 || options.PacedRate <= 0 || options.MaxInFlight < 1 || options.HashPool < 1)

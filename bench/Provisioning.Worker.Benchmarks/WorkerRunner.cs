@@ -184,6 +184,6 @@ public sealed partial class WorkerRunner : IAsyncDisposable
     [GeneratedRegex(@"Passwd file rewritten with \d+ devices in ([0-9.]+) ms and reloaded in ([0-9.]+) ms")]
     private static partial Regex CycleLine();
 
-    [GeneratedRegex(@"reloaded the passwd file in ([0-9.]+) ms")]
+    [GeneratedRegex(@"reloaded the projected files in ([0-9.]+) ms")]
     private static partial Regex ReloadLine();
 }
