@@ -112,6 +112,37 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
         Assert.False(await after.PublishAsync("devices/acme/rotated/x", "x"));
     }
 
+    [Fact]
+    public async Task A_bad_operator_line_in_the_acl_file_holds_the_replies_names_the_line_and_the_next_cycle_after_the_fix_releases_them()
+    {
+        // Given: a running worker, and an operator who mistypes an access word above their block
+        await using var harness = await PipelineHarness.StartAsync(endpoints, withAclFile: true);
+        var worker = await harness.StartWorkerAsync();
+        var address = await WorkerHttp.WaitForAddressAsync(worker);
+        await RegisterAsync(harness, "acme", "before");
+        var good = await File.ReadAllTextAsync(harness.Broker.AclFile);
+        await File.WriteAllTextAsync(harness.Broker.AclFile, "topic sideways #\n" + good);
+
+        // When
+        await harness.PublishRegisteredAsync("acme", "held");
+
+        // Then: readiness fails naming the line, the reply waits, and the file keeps the operator's lines as they are
+        var (status, body) = await WorkerHttp.PollAsync(address, "/health/ready", (s, b) => s != System.Net.HttpStatusCode.OK && b.Contains("line 1", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.True(status == System.Net.HttpStatusCode.ServiceUnavailable && body.Contains("line 1", StringComparison.Ordinal), $"{status}: {body}\n{harness.Diagnostics()}");
+        Assert.Contains("sideways", WorkerHttp.Checks(body)["mosquitto-reload"].Description, StringComparison.Ordinal);
+        Assert.Empty(harness.Replies.For("acme", "held"));
+        Assert.StartsWith("topic sideways #\n", await File.ReadAllTextAsync(harness.Broker.AclFile), StringComparison.Ordinal);
+
+        // When: the operator fixes the line
+        await File.WriteAllTextAsync(harness.Broker.AclFile, good);
+
+        // Then: the held reply goes out, and the device may use its topics
+        var held = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "held", _replyTimeout, harness.Diagnostics)).Issued;
+        await using var device = await MqttDevice.ConnectAsync(harness.Broker.Port, held.Username, held.Password);
+        Assert.True(await device.PublishAsync("devices/acme/held/x", "x"));
+        Assert.Contains(PipelineHarness.OperatorAclBlock, await File.ReadAllTextAsync(harness.Broker.AclFile), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("readwrite devices/{tenant}/{deviceId}/#", "Mosquitto:DeviceTopics:0")]
     [InlineData("readwrite devices/#/{deviceId}", "Mosquitto:DeviceTopics:0")]
