@@ -77,7 +77,7 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         }
 
         using var buffer = new MemoryStream(FlushAt * 2);
-        foreach (var username in devices.AllUsernames())
+        await foreach (var username in devices.AllUsernamesAsync(cancellationToken))
         {
             buffer.Write(rules.DeviceBlock(username));
             if (buffer.Length >= FlushAt)

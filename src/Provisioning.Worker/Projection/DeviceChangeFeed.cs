@@ -11,7 +11,7 @@ namespace Provisioning.Worker.Projection;
 /// applied snapshot could not see has an xid at or above that snapshot's xmin; some rows seen before come again,
 /// and those already in the files (same row, same xid) are no change.
 /// </summary>
-public sealed class DeviceChangeFeed
+public sealed class DeviceChangeFeed(string spoolDirectory)
 {
     private long _appliedXmin;
 
@@ -25,46 +25,54 @@ public sealed class DeviceChangeFeed
     public async Task<FeedRead> ReadAsync(NpgsqlConnection connection, long snapshotXmin, bool full, CancellationToken cancellationToken)
     {
         var since = full ? snapshotXmin : _appliedXmin;
-        var changes = full ? DeviceChanges.Everything() : DeviceChanges.Since();
-        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using var command = new NpgsqlCommand(
-            full
-                ? "SELECT username, status, password_hash, changed_xid FROM devices WHERE status = @active OR changed_xid >= @since"
-                : "SELECT username, status, password_hash, changed_xid FROM devices WHERE changed_xid >= @since",
-            connection);
-        command.Parameters.AddWithValue("active", (int)DeviceStatus.Active);
-        command.Parameters.AddWithValue("since", since);
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-        var rows = 0;
-        while (await reader.ReadAsync(cancellationToken))
+        var changes = full ? DeviceChanges.Everything(spoolDirectory) : DeviceChanges.Since();
+        try
         {
-            rows++;
-            var username = reader.GetString(0);
-            var active = reader.GetInt32(1) == (int)DeviceStatus.Active;
-            var hash = reader.IsDBNull(2) ? null : reader.GetString(2);
-            var xid = reader.GetInt64(3);
-            if (xid >= since)
+            var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using var command = new NpgsqlCommand(
+                full
+                    ? "SELECT username, status, password_hash, changed_xid FROM devices WHERE status = @active OR changed_xid >= @since"
+                    : "SELECT username, status, password_hash, changed_xid FROM devices WHERE changed_xid >= @since",
+                connection);
+            command.Parameters.AddWithValue("active", (int)DeviceStatus.Active);
+            command.Parameters.AddWithValue("since", since);
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+            var rows = 0;
+            while (await reader.ReadAsync(cancellationToken))
             {
-                seen[username] = xid;
+                rows++;
+                var username = reader.GetString(0);
+                var active = reader.GetInt32(1) == (int)DeviceStatus.Active;
+                var hash = reader.IsDBNull(2) ? null : reader.GetString(2);
+                var xid = reader.GetInt64(3);
+                if (xid >= since)
+                {
+                    seen[username] = xid;
+                }
+
+                if (!full && _applied.TryGetValue(username, out var applied) && applied == xid)
+                {
+                    continue;
+                }
+
+                if (active)
+                {
+                    CheckRow(username, hash);
+                    await changes.ActiveAsync(username, hash!, cancellationToken);
+                }
+                else
+                {
+                    changes.Inactive(username);
+                }
             }
 
-            if (!full && _applied.TryGetValue(username, out var applied) && applied == xid)
-            {
-                continue;
-            }
-
-            if (active)
-            {
-                CheckRow(username, hash);
-                changes.Active(username, hash!);
-            }
-            else
-            {
-                changes.Inactive(username);
-            }
+            return new FeedRead(snapshotXmin, changes, seen, rows);
         }
-
-        return new FeedRead(snapshotXmin, changes, seen, rows);
+        catch
+        {
+            await changes.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The files now hold what <paramref name="read"/> returned: later reads start from its snapshot.</summary>

@@ -54,7 +54,7 @@ public sealed partial class PasswdProjection(MosquittoOptions options, Projectio
                 await stream.WriteAsync(probeLine, ct);
                 if (devices.IsFull)
                 {
-                    await stream.WriteAsync(devices.AllLines, ct);
+                    await devices.CopyAllLinesToAsync(stream, ct);
                     written = devices.Count;
                     return;
                 }

@@ -23,7 +23,8 @@ public sealed class ProjectionCycle(
     TimeProvider clock)
 {
     private readonly MosquittoOptions _mosquitto = mosquittoOptions.Value;
-    private readonly DeviceChangeFeed _feed = new();
+    // A full read is spooled beside the passwd file: same disk, same protection as the hashes it holds.
+    private readonly DeviceChangeFeed _feed = new(Path.GetDirectoryName(Path.GetFullPath(mosquittoOptions.Value.PasswdFile))!);
 
     /// <summary>True until the files have been written from a full read, and after any failure: they cannot be trusted then.</summary>
     private bool _fullRebuild = true;
@@ -56,6 +57,7 @@ public sealed class ProjectionCycle(
 
         var full = _fullRebuild || files.Any(f => f.IsStale);
         var (read, awaiting) = await ReadAsync(connection, full, cancellationToken);
+        await using var spool = read.Devices;
         if (!full && read.Devices.Count == 0 && awaiting.Count == 0)
         {
             if (read.Rows > 0)
