@@ -127,12 +127,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         _reloads++;
         // The broker reloads the password file in its main loop right after logging this line, before it handles
         // the next CONNECT; log lines are flushed as written.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (CountReloads() < _reloads)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"mosquitto did not log reload #{_reloads}\n{Log}");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => CountReloads() >= _reloads, TimeSpan.FromSeconds(10), $"mosquitto did not log reload #{_reloads}", () => Log, TimeSpan.FromMilliseconds(20));
     }
 
     /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>

@@ -105,15 +105,17 @@ public sealed class PipelineHarness : IAsyncDisposable
 
         var worker = WorkerProcess.Start([], environment);
         Worker = worker;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        string[] readyMarks = ["Passwd projection applied", "Application started", "Bus started"];
-        while (!readyMarks.All(mark => worker.Stdout.Contains(mark, StringComparison.Ordinal)))
-        {
-            Assert.False(worker.HasExited, $"the worker exited during start:\n{WorkerLogs}");
-            Assert.True(DateTime.UtcNow < deadline, $"the worker did not become ready within 60 s:\n{WorkerLogs}\n{Broker.Log}");
-            await Task.Delay(50);
-        }
-
+        // Ready as an operator's probe sees it: bus started, database reachable, files rendered and the broker's reload proven.
+        var address = await WorkerHttp.WaitForAddressAsync(worker);
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                Assert.False(worker.HasExited, $"the worker exited during start:\n{WorkerLogs}");
+                return (await WorkerHttp.GetAsync(address, "/health/ready")).Status == System.Net.HttpStatusCode.OK;
+            },
+            TimeSpan.FromSeconds(60),
+            "the worker did not become ready (/health/ready 200)",
+            () => $"{WorkerLogs}\n{Broker.Log}");
         return worker;
     }
 

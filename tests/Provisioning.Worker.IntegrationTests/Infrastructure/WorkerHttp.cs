@@ -6,7 +6,7 @@ namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The worker's HTTP side. It is started with <c>ASPNETCORE_URLS=http://127.0.0.1:0</c> (a free port) and logs
-/// "Now listening on: http://127.0.0.1:PORT"; the address is read from there.
+/// "Now listening on: http://127.0.0.1:PORT" (or, in JSON logs, that line's <c>address</c> property); the address is read from there.
 /// </summary>
 public static partial class WorkerHttp
 {
@@ -14,18 +14,24 @@ public static partial class WorkerHttp
 
     public static async Task<Uri> WaitForAddressAsync(WorkerProcess worker, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            if (ListeningOn().Match(worker.Stdout) is { Success: true } match)
+        Uri? address = null;
+        await Eventually.TrueAsync(
+            () =>
             {
-                return new Uri(match.Groups["address"].Value);
-            }
+                if (ListeningOn().Match(worker.Stdout) is { Success: true } match)
+                {
+                    address = new Uri(match.Groups["address"].Value);
+                    return true;
+                }
 
-            Assert.False(worker.HasExited, $"the worker exited before listening:\n{worker.Stdout}{worker.Stderr}");
-            Assert.True(DateTime.UtcNow < deadline, $"the worker logged no 'Now listening on:' line:\n{worker.Stdout}");
-            await Task.Delay(50);
-        }
+                Assert.False(worker.HasExited, $"the worker exited before listening:\n{worker.Stdout}{worker.Stderr}");
+                return false;
+            },
+            timeout ?? TimeSpan.FromSeconds(60),
+            "the worker logged no 'Now listening on:' line",
+            () => worker.Stdout,
+            TimeSpan.FromMilliseconds(50));
+        return address!;
     }
 
     public static async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri address, string path)
@@ -65,6 +71,7 @@ public static partial class WorkerHttp
         return json.RootElement.GetProperty("failing").EnumerateArray().Select(e => e.GetString()!).ToList();
     }
 
-    [GeneratedRegex(@"Now listening on: (?<address>http://[^\s""]+)")]
+    // Text logs render the message; compact JSON logs (Logging:Format=json) carry the address as a property.
+    [GeneratedRegex(@"Now listening on: (?<address>http://[^\s""]+)|""address"":""(?<address>http://[^""]+)""")]
     private static partial Regex ListeningOn();
 }

@@ -31,12 +31,11 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         await dispatcher.StartAsync(CancellationToken.None);
         try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") > 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the outbox was not emptied within 30 s; sends so far: {string.Join(", ", sender.Attempts)}");
-                await Task.Delay(100);
-            }
+            await Eventually.TrueAsync(
+                async () => await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") == 0,
+                TimeSpan.FromSeconds(30),
+                "the outbox was not emptied",
+                () => $"sends so far: {string.Join(", ", sender.Attempts)}");
         }
         finally
         {
@@ -94,12 +93,11 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         await dispatcher.StartAsync(CancellationToken.None);
         try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") > 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the outbox was not emptied within 60 s; {sender.Sent.Count} of 3000 replies sent");
-                await Task.Delay(100);
-            }
+            await Eventually.TrueAsync(
+                async () => await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") == 0,
+                TimeSpan.FromSeconds(60),
+                "the outbox was not emptied",
+                () => $"{sender.Sent.Count} of 3000 replies sent");
         }
         finally
         {

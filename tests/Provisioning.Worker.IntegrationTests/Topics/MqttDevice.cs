@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Topics;
 
@@ -59,15 +60,13 @@ public sealed class MqttDevice : IAsyncDisposable
     }
 
     /// <summary>Waits until a payload arrives (a marker sent after everything that must not arrive).</summary>
-    public async Task WaitForAsync(string payload)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!Received.Any(m => m.Payload == payload))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"'{payload}' never arrived; received: {string.Join(", ", Received)}");
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitForAsync(string payload) =>
+        Eventually.TrueAsync(
+            () => Received.Any(m => m.Payload == payload),
+            TimeSpan.FromSeconds(10),
+            $"'{payload}' never arrived",
+            () => $"received: {string.Join(", ", Received)}",
+            TimeSpan.FromMilliseconds(20));
 
     public async ValueTask DisposeAsync()
     {

@@ -99,7 +99,11 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
             ["Mosquitto__DeviceTopics__0"] = "write telemetry/{tenantId}/{deviceId}",
             ["Mosquitto__DeviceTopics__1"] = "read commands/{tenantId}/{deviceId}/#",
         });
-        await WaitUntilAsync(async () => (await File.ReadAllTextAsync(harness.Broker.AclFile)).Contains("telemetry/globex/kept", StringComparison.Ordinal), harness.Diagnostics);
+        await Eventually.TrueAsync(
+            async () => (await File.ReadAllTextAsync(harness.Broker.AclFile)).Contains("telemetry/globex/kept", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30),
+            "the acl_file did not follow the new rules",
+            harness.Diagnostics);
 
         // Then: every device follows the new rules, the old ones are gone, and the broker enforces them
         acl = await File.ReadAllTextAsync(harness.Broker.AclFile);
@@ -167,15 +171,5 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
     {
         await harness.PublishRegisteredAsync(tenantId, deviceId);
         return (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), tenantId, deviceId, _replyTimeout, harness.Diagnostics)).Issued;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> diagnostics)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, diagnostics());
-            await Task.Delay(50);
-        }
     }
 }
