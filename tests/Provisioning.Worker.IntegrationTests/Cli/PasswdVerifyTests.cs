@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.IntegrationTests.Faults;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Passwd;
 

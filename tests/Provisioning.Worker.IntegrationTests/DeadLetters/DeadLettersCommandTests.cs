@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
 using RabbitMQ.Client;
@@ -239,10 +237,7 @@ public sealed class DeadLettersCommandTests(ServiceEndpoints endpoints)
     public async Task A_broker_that_is_down_exits_3_with_the_address_and_no_password()
     {
         // Given a port nothing listens on
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = FreePort.Next();
 
         // When
         var result = await WorkerProcess.RunToExitAsync(

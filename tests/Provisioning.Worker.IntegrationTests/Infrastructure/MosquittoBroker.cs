@@ -45,7 +45,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         var mosquitto = RequiredTools.Mosquitto;
         var directory = System.IO.Directory.CreateTempSubdirectory("mosquitto-").FullName;
-        var port = FreePort();
+        var port = FreePort.Next();
         await File.WriteAllBytesAsync(Path.Combine(directory, "passwd"), passwdContent ?? []);
         var conf = Path.Combine(directory, "mosquitto.conf");
         var lines = new List<string>
@@ -205,12 +205,5 @@ public sealed class MosquittoBroker : IAsyncDisposable
                 await Task.Delay(25);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

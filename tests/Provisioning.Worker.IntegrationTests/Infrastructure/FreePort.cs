@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Provisioning.Worker.IntegrationTests.Faults;
+namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 
 public static class FreePort
 {
