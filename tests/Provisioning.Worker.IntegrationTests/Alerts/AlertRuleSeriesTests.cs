@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Provisioning.Contracts;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
 
@@ -11,7 +10,7 @@ namespace Provisioning.Worker.IntegrationTests.Alerts;
 /// line the broker would refuse).
 /// </summary>
 [Collection(ServicesCollection.Name)]
-public sealed partial class AlertRuleSeriesTests(ServiceEndpoints endpoints)
+public sealed class AlertRuleSeriesTests(ServiceEndpoints endpoints)
 {
     private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(60);
 
@@ -40,16 +39,10 @@ public sealed partial class AlertRuleSeriesTests(ServiceEndpoints endpoints)
         await harness.PublishRegisteredAsync("acme", "alerted");
         await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "alerted", _timeout, () => worker.Stdout + worker.Stderr);
         await File.AppendAllTextAsync(harness.Broker.PasswdFile, "a line the broker refuses\n");
-        var (_, body) = await WorkerHttp.PollAsync(address, "/metrics", (_, scrape) => wanted.IsSubsetOf(Served(scrape)), _timeout);
+        var (_, body) = await WorkerHttp.PollAsync(address, "/metrics", (_, scrape) => wanted.IsSubsetOf(PrometheusText.SeriesNames(scrape)), _timeout);
 
         // Then
-        var missing = wanted.Except(Served(body)).Order(StringComparer.Ordinal).ToList();
+        var missing = wanted.Except(PrometheusText.SeriesNames(body)).Order(StringComparer.Ordinal).ToList();
         Assert.True(missing.Count == 0, $"the rules name series the worker does not serve: {string.Join(", ", missing)}\n--- /metrics ---\n{body}");
     }
-
-    private static HashSet<string> Served(string exposition) =>
-        Sample().Matches(exposition).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
-
-    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? \S+", RegexOptions.Multiline)]
-    private static partial Regex Sample();
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using MassTransit;
 using Npgsql;
 using Provisioning.Contracts;
@@ -88,22 +87,17 @@ public sealed class DeadLetterReplayPipelineTests(ServiceEndpoints endpoints)
 
         // Then the worker consumed it as a duplicate: no new credential, no second reply
         Assert.True(replayed.ExitCode == 0, replayed.ToString());
-        await WaitForLogAsync(harness, line => line.Contains("Consumed DeviceRegistered: Duplicate", StringComparison.Ordinal) && line.Contains(messageId.ToString(), StringComparison.Ordinal));
+        var address = await WorkerHttp.WaitForAddressAsync(harness.Worker!);
+        var (_, metrics) = await WorkerHttp.PollAsync(address, "/metrics", (_, body) => Duplicates(body) == 1, _timeout);
+        Assert.True(Duplicates(metrics) == 1, $"the worker did not count the replayed message as a duplicate\n{metrics}\n{harness.Diagnostics()}");
         Assert.Single(harness.Replies.For("acme", "once"));
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password), "the replay rotated the credential: the inbox did not recognise the message");
         Assert.Single(harness.DeviceLines());
         Assert.Equal(0u, await queues.CountAsync(TestQueues.Error));
     }
 
-    private static async Task WaitForLogAsync(PipelineHarness harness, Func<string, bool> match)
-    {
-        var deadline = DateTime.UtcNow + _timeout;
-        while (!harness.WorkerLogs.Split('\n').Any(match))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the expected log line did not appear within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s:\n{harness.Diagnostics()}");
-            await Task.Delay(50);
-        }
-    }
+    private static double? Duplicates(string metrics) =>
+        PrometheusText.Value(metrics, "provisioning_events_consumed_total", "outcome=\"duplicate\"", "type=\"DeviceRegistered\"");
 
     private static Task<ProcessResult> RunAsync(PipelineHarness harness, params string[] args) =>
         WorkerProcess.RunToExitAsync(["dead-letters", .. args], new Dictionary<string, string?> { ["RabbitMq__Uri"] = harness.VirtualHost.AmqpUri.ToString() });
