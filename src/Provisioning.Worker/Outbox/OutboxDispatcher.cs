@@ -22,6 +22,8 @@ public sealed partial class OutboxDispatcher(
     ILogger<OutboxDispatcher> logger) : DrainingBackgroundService
 {
     private readonly ProvisioningOptions _options = options.Value;
+    private readonly Backoff _afterFailure = new(TimeSpan.FromMilliseconds(200), options.Value.MaxBackoff);
+    private readonly Backoff _redelivery = new(TimeSpan.FromMilliseconds(250), options.Value.MaxBackoff);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,9 +46,8 @@ public sealed partial class OutboxDispatcher(
             catch (Exception e)
             {
                 failures++;
-                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures - 1, 16))));
-                Log.DispatchFailed(logger, e, delay.TotalSeconds);
-                await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                Log.DispatchFailed(logger, e, _afterFailure.Delay(failures).TotalSeconds);
+                await _afterFailure.WaitAsync(failures, clock, stoppingToken);
             }
         }
     }
@@ -81,7 +82,7 @@ public sealed partial class OutboxDispatcher(
 
         foreach (var (row, error) in failed)
         {
-            var retryAt = clock.GetUtcNow() + RetryDelay(row.Attempts);
+            var retryAt = clock.GetUtcNow() + _redelivery.Delay(row.Attempts);
             await db.Database.ExecuteSqlAsync(
                 $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id} AND lease_expires_at = {row.LeaseExpiresAt}",
                 CancellationToken.None);
@@ -164,9 +165,6 @@ public sealed partial class OutboxDispatcher(
 
         return (delivered, failed);
     }
-
-    private TimeSpan RetryDelay(int attempts) =>
-        TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempts - 1, 16))));
 
     private static partial class Log
     {

@@ -10,10 +10,10 @@ namespace Provisioning.Worker.Projection;
 /// that need one. Written like the passwd file (<see cref="PasswdFileStore"/>: lock, temp file, fsync, rename, mode);
 /// between full rebuilds only the changed devices' blocks are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, ILogger logger) : IProjectedFile
+public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, TimeProvider clock, ILogger logger) : IProjectedFile
 {
     private const int FlushAt = 1 << 16;
-    private readonly PasswdFileStore _store = new(options.AclFile, options.FileMode);
+    private readonly PasswdFileStore _store = new(options.AclFile, options.FileMode, clock);
     private readonly OperatorAclLines _operatorLines = new(options.ProbeUsername);
     private readonly byte[] _patternLines = rules.PatternLines();
     private readonly bool _hasBlocks = rules.BlockRules.Any();

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Projection;
 
@@ -18,6 +19,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
 {
     private const int SigHup = 1;
     private static readonly MqttClientFactory _clientFactory = new();
+    private static readonly Backoff _probeRetry = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
 
     public async Task ReloadAsync(ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
     {
@@ -62,7 +64,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                     $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2 * attempt, 50)), clock, cancellationToken);
+            await Task.Delay(_probeRetry.Delay(attempt), clock, cancellationToken);
         }
     }
 

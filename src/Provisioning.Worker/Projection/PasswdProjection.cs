@@ -7,9 +7,9 @@ namespace Provisioning.Worker.Projection;
 /// The passwd file as a projection: the operators' lines (kept byte for byte), the probe's line, then one line per
 /// active device. Between full rebuilds only the changed devices' lines are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, ILogger logger) : IProjectedFile
+public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, TimeProvider clock, ILogger logger) : IProjectedFile
 {
-    private readonly PasswdFileStore _store = new(options.PasswdFile, options.FileMode);
+    private readonly PasswdFileStore _store = new(options.PasswdFile, options.FileMode, clock);
     private readonly OperatorLines _operatorLines = new(options.ProbeUsername);
 
     /// <summary>Bytes before the first device line in the file last written (operator lines, probe line).</summary>
