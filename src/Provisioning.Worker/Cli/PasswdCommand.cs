@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Cli;
 
@@ -96,7 +97,7 @@ public static class PasswdCommand
 
             if (DeviceIdentity.IsDeviceUsername(username))
             {
-                return await FailAsync(BadInput, $"username \"{DeviceIdentity.Printable(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
+                return await FailAsync(BadInput, $"username \"{SafeText.Ascii(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
             }
 
             string password;
@@ -152,7 +153,7 @@ public static class PasswdCommand
             return await WithFileErrorsAsync(store, async () =>
             {
                 var removed = await store.UpdateAsync(file => file.Remove(username), ct);
-                return removed ? Success : await FailAsync(NotFound, $"user \"{DeviceIdentity.Printable(username)}\" not found in {store.Path}");
+                return removed ? Success : await FailAsync(NotFound, $"user \"{SafeText.Ascii(username)}\" not found in {store.Path}");
             });
         }
 
@@ -181,7 +182,7 @@ public static class PasswdCommand
             return await WithFileErrorsAsync(store, async () =>
             {
                 var file = await ReadAsync(store, ct);
-                var shown = DeviceIdentity.Printable(username);
+                var shown = SafeText.Ascii(username);
                 if (file?.GetHash(username) is not { } hash)
                 {
                     return await FailAsync(NotFound, $"user \"{shown}\" not found in {store.Path}");

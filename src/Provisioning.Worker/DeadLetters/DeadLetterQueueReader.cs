@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.DeadLetters;
 
@@ -38,7 +39,7 @@ public sealed class DeadLetterQueueReader : IAsyncDisposable
         var count = await QueueProbe.MessageCountAsync(connection, queue, cancellationToken)
             ?? throw new DeadLetterToolException(
                 DeadLetterExitCodes.BadInput,
-                $"queue '{DeadLetterFormat.Printable(queue)}' does not exist in this virtual host (MassTransit declares it when it first dead-letters a message: nothing has failed there yet).");
+                $"queue '{SafeText.Unicode(queue)}' does not exist in this virtual host (MassTransit declares it when it first dead-letters a message: nothing has failed there yet).");
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);

@@ -1,3 +1,5 @@
+using Provisioning.Worker.Hosting;
+
 namespace Provisioning.Worker.DeadLetters;
 
 /// <summary>MassTransit's dead-letter queue names: <c>{queue}_error</c> for faults, <c>{queue}_skipped</c> for messages nobody consumes.</summary>
@@ -15,7 +17,7 @@ public static class DeadLetterQueues
         {
             throw new DeadLetterToolException(
                 DeadLetterExitCodes.BadInput,
-                $"'{DeadLetterFormat.Printable(name)}' is not a dead-letter queue: its name must end in {ErrorSuffix} or {SkippedSuffix} (e.g. device-registered{ErrorSuffix}).");
+                $"'{SafeText.Unicode(name)}' is not a dead-letter queue: its name must end in {ErrorSuffix} or {SkippedSuffix} (e.g. device-registered{ErrorSuffix}).");
         }
     }
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Passwd;
 
@@ -59,7 +59,7 @@ public sealed class PasswdFile
         MosquittoUsername.Validate(username);
         if (!MosquittoPasswordHash.IsWellFormed(hash))
         {
-            throw new ArgumentException($"The hash for user \"{DeviceIdentity.Printable(username)}\" is not a well-formed Mosquitto $6$ or $7$ hash.", nameof(hash));
+            throw new ArgumentException($"The hash for user \"{SafeText.Ascii(username)}\" is not a well-formed Mosquitto $6$ or $7$ hash.", nameof(hash));
         }
 
         var index = Find(username);
@@ -124,7 +124,7 @@ public sealed class PasswdFile
                     problems.Add($"line {line.Number}: {line.Problem}");
                     break;
                 case PasswdLineKind.User:
-                    var shown = DeviceIdentity.Printable(line.Username!);
+                    var shown = SafeText.Ascii(line.Username!);
                     if (firstLine.TryGetValue(line.Username!, out var first))
                     {
                         problems.Add($"line {line.Number}: user \"{shown}\" is already defined on line {first}");
@@ -201,7 +201,7 @@ public sealed class PasswdFile
         var hashBytes = Trim(nextColon < 0 ? rest : rest[..nextColon]);
         if (hashBytes.IsEmpty)
         {
-            return Malformed(number, raw, $"user \"{DeviceIdentity.Printable(username)}\" has no password hash");
+            return Malformed(number, raw, $"user \"{SafeText.Ascii(username)}\" has no password hash");
         }
 
         return new PasswdLine
