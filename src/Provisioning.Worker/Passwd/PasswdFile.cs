@@ -20,8 +20,6 @@ public sealed class PasswdFile
 
     public IReadOnlyList<PasswdLine> Lines => _lines;
 
-    public IReadOnlyList<PasswdLine> MalformedLines => _lines.Where(l => l.Kind == PasswdLineKind.Malformed).ToList();
-
     /// <summary>The users of the file, each once, in file order.</summary>
     public IEnumerable<string> Usernames => _lines.Where(l => l.Kind == PasswdLineKind.User).Select(l => l.Username!).Distinct(StringComparer.Ordinal);
 
