@@ -53,7 +53,7 @@ public static class DeadLettersCommand
         };
         root.Options.Add(queue);
 
-        var session = new Session(configuration, stdout, stderr);
+        var session = new Session(configuration, stdout, stderr, TimeProvider.System);
         list.SetAction((result, token) => session.RunAsync(result.GetRequiredValue(queue), "list", (reader, t) => session.ListAsync(reader, t), token));
         replay.SetAction((result, token) => session.RunAsync(
             result.GetRequiredValue(queue),
@@ -77,7 +77,7 @@ public static class DeadLettersCommand
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
     }
 
-    private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr)
+    private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider clock)
     {
         private Uri? _uri;
         private IConnection? _connection;
@@ -145,7 +145,7 @@ public static class DeadLettersCommand
         {
             var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username);
+            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username, clock);
             var moved = 0;
             var prefix = dryRun ? "would replay" : "replayed";
             while ((limit is null || moved < limit) && await reader.NextAsync(ct) is { } letter)
@@ -193,7 +193,7 @@ public static class DeadLettersCommand
                 }
 
                 // The record is written before the message is removed: if the tool dies in between, the message is still there.
-                var now = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+                var now = clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
                 await stdout.WriteLineAsync($"{now} purging {DeadLetterFormat.Id(letter)} from {reader.Queue}:");
                 await stdout.WriteAsync(DeadLetterFormat.Block(letter));
                 await stdout.WriteLineAsync($"body         {DeadLetterFormat.Body(letter)}");

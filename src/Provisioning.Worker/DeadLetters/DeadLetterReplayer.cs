@@ -9,7 +9,7 @@ namespace Provisioning.Worker.DeadLetters;
 /// anything stops it in between, the message is in both queues, never in neither; the worker's inbox absorbs the
 /// duplicate because the message id and body are the original's.
 /// </summary>
-public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser)
+public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser, TimeProvider clock)
 {
     /// <summary>A confirmation can be lost for good in a broker restart; the operator gets an answer rather than a hang.</summary>
     public static readonly TimeSpan ConfirmationTimeout = TimeSpan.FromSeconds(30);
@@ -21,8 +21,8 @@ public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueRe
     {
         ArgumentNullException.ThrowIfNull(letter);
         await EnsureTargetExistsAsync(letter, cancellationToken);
-        using var confirmation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        confirmation.CancelAfter(ConfirmationTimeout);
+        using var timeout = new CancellationTokenSource(ConfirmationTimeout, clock);
+        using var confirmation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             await reader.Channel.BasicPublishAsync(string.Empty, letter.TargetQueue, mandatory: true, ReplayProperties.For(letter, connectionUser), letter.Body, confirmation.Token)

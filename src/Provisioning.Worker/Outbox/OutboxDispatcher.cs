@@ -65,8 +65,8 @@ public sealed partial class OutboxDispatcher(
         // A send still unconfirmed when the lease runs out is abandoned and retried: the rows may be claimed by another
         // instance from then on, and a publish can wait forever on a confirmation lost in a RabbitMQ restart (seen with
         // RabbitMQ.Client 7.2, rabbitmq-dotnet-client#1930), which would stall every reply behind it.
-        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        lease.CancelAfter(_options.OutboxLease);
+        using var leaseTimeout = new CancellationTokenSource(_options.OutboxLease, clock);
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, leaseTimeout.Token);
 
         // Replies for one device keep their order; different devices go out concurrently.
         var results = await Task.WhenAll(batch
