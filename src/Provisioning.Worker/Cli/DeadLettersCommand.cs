@@ -5,6 +5,7 @@ using Provisioning.Worker.Configuration;
 using Provisioning.Worker.DeadLetters;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Cli;
 
@@ -112,13 +113,13 @@ public static class DeadLettersCommand
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return await FailAsync(DeadLetterExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {DeadLetterFormat.Printable(queue)}.");
+                return await FailAsync(DeadLetterExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
             catch (Exception e) when (e is OperationInterruptedException or AlreadyClosedException or IOException or System.Net.Sockets.SocketException)
             {
                 return await FailAsync(
                     DeadLetterExitCodes.BrokerUnavailable,
-                    $"lost the connection to RabbitMQ ({DeadLetterFormat.Printable(e.Message, 300)}); every message not reported as done is still in {DeadLetterFormat.Printable(queue)}.");
+                    $"lost the connection to RabbitMQ ({SafeText.Unicode(e.Message, 300)}); every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
         }
 
@@ -171,7 +172,7 @@ public static class DeadLettersCommand
                 }
 
                 moved++;
-                await stdout.WriteLineAsync($"{prefix} {DeadLetterFormat.Id(letter)} {DeadLetterFormat.Subject(letter)} -> {DeadLetterFormat.Printable(letter.TargetQueue)} (replay {letter.ReplayCount + 1}; fault was {DeadLetterFormat.Printable(letter.Fault.Summary, 200)})");
+                await stdout.WriteLineAsync($"{prefix} {DeadLetterFormat.Id(letter)} {DeadLetterFormat.Subject(letter)} -> {SafeText.Unicode(letter.TargetQueue)} (replay {letter.ReplayCount + 1}; fault was {SafeText.Unicode(letter.Fault.Summary, 200)})");
             }
 
             await stdout.WriteLineAsync(dryRun
@@ -213,7 +214,7 @@ public static class DeadLettersCommand
             var missing = wanted.Where(id => !found.Contains(id)).ToList();
             return missing.Count == 0
                 ? DeadLetterExitCodes.Success
-                : await FailAsync(DeadLetterExitCodes.NothingMatched, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => DeadLetterFormat.Printable(id, 100)))}");
+                : await FailAsync(DeadLetterExitCodes.NothingMatched, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => SafeText.Unicode(id, 100)))}");
         }
 
         /// <summary>The worker's validator also takes MassTransit's rabbitmq:// and rabbitmqs://; RabbitMQ.Client only their amqp names.</summary>
