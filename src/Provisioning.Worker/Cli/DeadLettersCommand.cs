@@ -12,7 +12,7 @@ namespace Provisioning.Worker.Cli;
 /// <summary>
 /// <c>dead-letters list|replay|purge --queue &lt;q&gt;</c>: the operator's view of MassTransit's <c>_error</c> and
 /// <c>_skipped</c> queues, on the broker the worker uses (<c>RabbitMq:Uri</c>). Exit codes: see
-/// <see cref="DeadLetterExitCodes"/>. Reports go to stdout, errors to stderr.
+/// <see cref="CommandExitCodes"/>. Reports go to stdout, errors to stderr.
 /// </summary>
 public static class DeadLettersCommand
 {
@@ -72,7 +72,7 @@ public static class DeadLettersCommand
             }
 
             await stderr.WriteLineAsync("usage: dead-letters list --queue <q> | replay --queue <q> [--message-id <id>]... [--limit <n>] [--dry-run] | purge --queue <q> --message-id <id>...   (--help for more)");
-            return DeadLetterExitCodes.BadInput;
+            return CommandExitCodes.BadInput;
         }
 
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
@@ -100,7 +100,7 @@ public static class DeadLettersCommand
             catch (InvalidConfigurationException e)
             {
                 await e.WriteToAsync(stderr);
-                return DeadLetterExitCodes.BadInput;
+                return CommandExitCodes.BadInput;
             }
             catch (DeadLetterToolException e)
             {
@@ -113,12 +113,12 @@ public static class DeadLettersCommand
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return await FailAsync(DeadLetterExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {SafeText.Unicode(queue)}.");
+                return await FailAsync(CommandExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
             catch (Exception e) when (e is OperationInterruptedException or AlreadyClosedException or IOException or System.Net.Sockets.SocketException)
             {
                 return await FailAsync(
-                    DeadLetterExitCodes.BrokerUnavailable,
+                    CommandExitCodes.Unavailable,
                     $"lost the connection to RabbitMQ ({SafeText.Unicode(e.Message, 300)}); every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
         }
@@ -139,7 +139,7 @@ public static class DeadLettersCommand
                 await stderr.WriteLineAsync($"note: {reader.MessageCount - shown} message(s) were taken by another consumer while listing.");
             }
 
-            return DeadLetterExitCodes.Success;
+            return CommandExitCodes.Success;
         }
 
         public async Task<int> ReplayAsync(DeadLetterQueueReader reader, IReadOnlyCollection<string> ids, int? limit, bool dryRun, CancellationToken ct)
@@ -213,8 +213,8 @@ public static class DeadLettersCommand
         {
             var missing = wanted.Where(id => !found.Contains(id)).ToList();
             return missing.Count == 0
-                ? DeadLetterExitCodes.Success
-                : await FailAsync(DeadLetterExitCodes.NothingMatched, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => SafeText.Unicode(id, 100)))}");
+                ? CommandExitCodes.Success
+                : await FailAsync(CommandExitCodes.NotFound, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => SafeText.Unicode(id, 100)))}");
         }
 
         /// <summary>The worker's validator also takes MassTransit's rabbitmq:// and rabbitmqs://; RabbitMQ.Client only their amqp names.</summary>

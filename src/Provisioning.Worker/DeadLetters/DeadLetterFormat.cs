@@ -12,9 +12,6 @@ public static class DeadLetterFormat
 {
     private const string Indent = "             ";
 
-    /// <summary>Shorthand of <see cref="SafeText.Unicode"/> for the replay's messages.</summary>
-    public static string Printable(string? value, int maxLength = 200) => SafeText.Unicode(value, maxLength);
-
     public static string Id(DeadLetter letter) => letter.MessageId is { } id ? SafeText.Unicode(id, 100) : "(no message id)";
 
     /// <summary><c>DeviceRegistered acme/sensor-1</c>: what the message is about, as far as it can be read.</summary>

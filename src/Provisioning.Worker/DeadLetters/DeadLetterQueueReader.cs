@@ -1,3 +1,4 @@
+using Provisioning.Worker.Cli;
 using RabbitMQ.Client;
 using Provisioning.Worker.Hosting;
 
@@ -38,7 +39,7 @@ public sealed class DeadLetterQueueReader : IAsyncDisposable
         DeadLetterQueues.Require(queue);
         var count = await QueueProbe.MessageCountAsync(connection, queue, cancellationToken)
             ?? throw new DeadLetterToolException(
-                DeadLetterExitCodes.BadInput,
+                CommandExitCodes.BadInput,
                 $"queue '{SafeText.Unicode(queue)}' does not exist in this virtual host (MassTransit declares it when it first dead-letters a message: nothing has failed there yet).");
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
