@@ -24,28 +24,7 @@ public sealed partial class PasswdProjection(MosquittoOptions options, Projectio
         var probeLine = probe.PasswdLine();
         var written = 0;
         await using var fileLock = await _store.LockAsync(cancellationToken);
-        if (_operatorLines.IsStale(options.PasswdFile))
-        {
-            if (!devices.IsFull)
-            {
-                throw new ProjectedFileChangedException(options.PasswdFile);
-            }
-
-            await _operatorLines.LoadAsync(options.PasswdFile, cancellationToken);
-            status.OperatorLineProblems(_operatorLines.Problems);
-            foreach (var problem in _operatorLines.Problems)
-            {
-                Log.OperatorLineProblem(logger, options.PasswdFile, problem);
-            }
-        }
-
-        if (_operatorLines.Problems.Count > 0)
-        {
-            // A 2.1 broker exits on a bad file at reload: better to hold the replies than to take the broker down.
-            throw new InvalidDataException(
-                $"The passwd file {options.PasswdFile} has lines the broker would refuse ({string.Join("; ", _operatorLines.Problems)}); fix them, the worker retries.");
-        }
-
+        await _operatorLines.PrepareWriteAsync(options.PasswdFile, "passwd file", devices.IsFull, ReportProblems, cancellationToken);
         await confirmLeader(cancellationToken);
         await fileLock.ReplaceAsync(
             async (stream, ct) =>
@@ -81,6 +60,15 @@ public sealed partial class PasswdProjection(MosquittoOptions options, Projectio
         _operatorLines.Written(options.PasswdFile);
         _headerLength = _operatorLines.Content.Length + probeLine.Length;
         return written;
+    }
+
+    private void ReportProblems(IReadOnlyList<string> problems)
+    {
+        status.OperatorLineProblems(problems);
+        foreach (var problem in problems)
+        {
+            Log.OperatorLineProblem(logger, options.PasswdFile, problem);
+        }
     }
 
     public void Forget() => _operatorLines.Forget();
