@@ -3,9 +3,9 @@ using System.CommandLine.Help;
 using System.Globalization;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.DeadLetters;
+using Provisioning.Worker.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Cli;
 

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
 using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.Cli;
 

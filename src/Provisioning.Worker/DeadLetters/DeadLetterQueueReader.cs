@@ -1,6 +1,6 @@
 using Provisioning.Worker.Cli;
-using RabbitMQ.Client;
 using Provisioning.Worker.Hosting;
+using RabbitMQ.Client;
 
 namespace Provisioning.Worker.DeadLetters;
 
