@@ -4,6 +4,7 @@ using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Passwd;
+using static Provisioning.Worker.Cli.CommandExitCodes;
 
 namespace Provisioning.Worker.Cli;
 
@@ -15,10 +16,6 @@ namespace Provisioning.Worker.Cli;
 /// </summary>
 public static class PasswdCommand
 {
-    public const int Success = CommandExitCodes.Success;
-    public const int NotFound = CommandExitCodes.NotFound;
-    public const int BadInput = CommandExitCodes.BadInput;
-
     private const string FileKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
