@@ -13,7 +13,7 @@ switch (start.Kind)
         await Console.Out.WriteLineAsync(StartCommandLine.Usage);
         return 0;
     case StartKind.UnknownWord:
-        await Console.Error.WriteLineAsync($"error: unknown command \"{Provisioning.Worker.Devices.DeviceIdentity.Printable(start.Word!)}\"; the worker was not started.");
+        await Console.Error.WriteLineAsync($"error: unknown command \"{SafeText.Ascii(start.Word!)}\"; the worker was not started.");
         await Console.Error.WriteLineAsync(StartCommandLine.Usage);
         return StartCommandLine.UnknownWordExitCode;
 }

@@ -1,17 +1,29 @@
 namespace Provisioning.Worker.Cli;
 
-/// <summary>The exit codes of <c>devices</c> and <c>passwd</c> (dead-letters: DeadLetters/DeadLetterExitCodes.cs, the same numbers); docs/operator-tools.md lists them.</summary>
+/// <summary>The exit codes of the operator commands (<c>devices</c>, <c>passwd</c>, <c>dead-letters</c>); docs/operator-tools.md lists them.</summary>
 public static class CommandExitCodes
 {
-    /// <summary>Found; done; in step.</summary>
+    /// <summary>Found; done (an empty dead-letter queue included); in step.</summary>
     public const int Success = 0;
 
-    /// <summary>Not found (no such device, no device matches, no such user, wrong password) or, for <c>passwd verify</c>, drift.</summary>
+    /// <summary>
+    /// Not found (no such device, no device matches, no such user, wrong password, a <c>--message-id</c> not in the
+    /// dead-letter queue: the ones found were handled) or, for <c>passwd verify</c>, drift.
+    /// </summary>
     public const int NotFound = 1;
 
-    /// <summary>Bad arguments or configuration; the message names the argument or key and the rule.</summary>
+    /// <summary>
+    /// Bad arguments or configuration; the message names the argument or key and the rule. For <c>dead-letters</c>
+    /// also: the queue (or the queue to replay to) does not exist or is not a dead-letter queue.
+    /// </summary>
     public const int BadInput = 2;
 
-    /// <summary>A dependency (the database) cannot be reached, refused us, or did not answer within the timeout.</summary>
+    /// <summary>
+    /// A dependency (the database; RabbitMQ for <c>dead-letters</c>) cannot be reached, refused us, dropped the
+    /// connection or did not answer within the timeout: nothing more was done.
+    /// </summary>
     public const int Unavailable = 3;
+
+    /// <summary><c>dead-letters</c> interrupted (Ctrl+C): what was not yet acknowledged stays in the dead-letter queue.</summary>
+    public const int Interrupted = 130;
 }

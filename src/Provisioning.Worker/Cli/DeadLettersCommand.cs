@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.Globalization;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.DeadLetters;
+using Provisioning.Worker.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -11,7 +12,7 @@ namespace Provisioning.Worker.Cli;
 /// <summary>
 /// <c>dead-letters list|replay|purge --queue &lt;q&gt;</c>: the operator's view of MassTransit's <c>_error</c> and
 /// <c>_skipped</c> queues, on the broker the worker uses (<c>RabbitMq:Uri</c>). Exit codes: see
-/// <see cref="DeadLetterExitCodes"/>. Reports go to stdout, errors to stderr.
+/// <see cref="CommandExitCodes"/>. Reports go to stdout, errors to stderr.
 /// </summary>
 public static class DeadLettersCommand
 {
@@ -53,7 +54,7 @@ public static class DeadLettersCommand
         };
         root.Options.Add(queue);
 
-        var session = new Session(configuration, stdout, stderr);
+        var session = new Session(configuration, stdout, stderr, TimeProvider.System);
         list.SetAction((result, token) => session.RunAsync(result.GetRequiredValue(queue), "list", (reader, t) => session.ListAsync(reader, t), token));
         replay.SetAction((result, token) => session.RunAsync(
             result.GetRequiredValue(queue),
@@ -71,13 +72,13 @@ public static class DeadLettersCommand
             }
 
             await stderr.WriteLineAsync("usage: dead-letters list --queue <q> | replay --queue <q> [--message-id <id>]... [--limit <n>] [--dry-run] | purge --queue <q> --message-id <id>...   (--help for more)");
-            return DeadLetterExitCodes.BadInput;
+            return CommandExitCodes.BadInput;
         }
 
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
     }
 
-    private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr)
+    private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider clock)
     {
         private Uri? _uri;
         private IConnection? _connection;
@@ -99,7 +100,7 @@ public static class DeadLettersCommand
             catch (InvalidConfigurationException e)
             {
                 await e.WriteToAsync(stderr);
-                return DeadLetterExitCodes.BadInput;
+                return CommandExitCodes.BadInput;
             }
             catch (DeadLetterToolException e)
             {
@@ -112,13 +113,13 @@ public static class DeadLettersCommand
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return await FailAsync(DeadLetterExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {DeadLetterFormat.Printable(queue)}.");
+                return await FailAsync(CommandExitCodes.Interrupted, $"interrupted; every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
             catch (Exception e) when (e is OperationInterruptedException or AlreadyClosedException or IOException or System.Net.Sockets.SocketException)
             {
                 return await FailAsync(
-                    DeadLetterExitCodes.BrokerUnavailable,
-                    $"lost the connection to RabbitMQ ({DeadLetterFormat.Printable(e.Message, 300)}); every message not reported as done is still in {DeadLetterFormat.Printable(queue)}.");
+                    CommandExitCodes.Unavailable,
+                    $"lost the connection to RabbitMQ ({SafeText.Unicode(e.Message, 300)}); every message not reported as done is still in {SafeText.Unicode(queue)}.");
             }
         }
 
@@ -138,14 +139,14 @@ public static class DeadLettersCommand
                 await stderr.WriteLineAsync($"note: {reader.MessageCount - shown} message(s) were taken by another consumer while listing.");
             }
 
-            return DeadLetterExitCodes.Success;
+            return CommandExitCodes.Success;
         }
 
         public async Task<int> ReplayAsync(DeadLetterQueueReader reader, IReadOnlyCollection<string> ids, int? limit, bool dryRun, CancellationToken ct)
         {
             var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username);
+            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username, clock);
             var moved = 0;
             var prefix = dryRun ? "would replay" : "replayed";
             while ((limit is null || moved < limit) && await reader.NextAsync(ct) is { } letter)
@@ -171,7 +172,7 @@ public static class DeadLettersCommand
                 }
 
                 moved++;
-                await stdout.WriteLineAsync($"{prefix} {DeadLetterFormat.Id(letter)} {DeadLetterFormat.Subject(letter)} -> {DeadLetterFormat.Printable(letter.TargetQueue)} (replay {letter.ReplayCount + 1}; fault was {DeadLetterFormat.Printable(letter.Fault.Summary, 200)})");
+                await stdout.WriteLineAsync($"{prefix} {DeadLetterFormat.Id(letter)} {DeadLetterFormat.Subject(letter)} -> {SafeText.Unicode(letter.TargetQueue)} (replay {letter.ReplayCount + 1}; fault was {SafeText.Unicode(letter.Fault.Summary, 200)})");
             }
 
             await stdout.WriteLineAsync(dryRun
@@ -193,7 +194,7 @@ public static class DeadLettersCommand
                 }
 
                 // The record is written before the message is removed: if the tool dies in between, the message is still there.
-                var now = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+                var now = clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
                 await stdout.WriteLineAsync($"{now} purging {DeadLetterFormat.Id(letter)} from {reader.Queue}:");
                 await stdout.WriteAsync(DeadLetterFormat.Block(letter));
                 await stdout.WriteLineAsync($"body         {DeadLetterFormat.Body(letter)}");
@@ -212,8 +213,8 @@ public static class DeadLettersCommand
         {
             var missing = wanted.Where(id => !found.Contains(id)).ToList();
             return missing.Count == 0
-                ? DeadLetterExitCodes.Success
-                : await FailAsync(DeadLetterExitCodes.NothingMatched, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => DeadLetterFormat.Printable(id, 100)))}");
+                ? CommandExitCodes.Success
+                : await FailAsync(CommandExitCodes.NotFound, $"not in {reader.Queue}: {string.Join(", ", missing.Select(id => SafeText.Unicode(id, 100)))}");
         }
 
         /// <summary>The worker's validator also takes MassTransit's rabbitmq:// and rabbitmqs://; RabbitMQ.Client only their amqp names.</summary>

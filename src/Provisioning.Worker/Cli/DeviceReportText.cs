@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Provisioning.Worker.DeadLetters;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Cli;
 
@@ -62,7 +62,7 @@ public static class DeviceReportText
         }
 
         var text = $"waiting for RabbitMQ, {reply.Attempts} attempt{(reply.Attempts == 1 ? string.Empty : "s")} so far, next at {DevicesCommand.Time(reply.NextAttemptAt)}";
-        return reply.LastError is { Length: > 0 } error ? $"{text}, last error: {DeadLetterFormat.Printable(error, 300)}" : text;
+        return reply.LastError is { Length: > 0 } error ? $"{text}, last error: {SafeText.Unicode(error, 300)}" : text;
     }
 
     private static void Field(StringBuilder text, string name, string value) => text.Append(CultureInfo.InvariantCulture, $"{name,-12}{value}\n");

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Passwd;
+using static Provisioning.Worker.Cli.CommandExitCodes;
 
 namespace Provisioning.Worker.Cli;
 
@@ -14,10 +16,6 @@ namespace Provisioning.Worker.Cli;
 /// </summary>
 public static class PasswdCommand
 {
-    public const int Success = CommandExitCodes.Success;
-    public const int NotFound = CommandExitCodes.NotFound;
-    public const int BadInput = CommandExitCodes.BadInput;
-
     private const string FileKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -96,7 +94,7 @@ public static class PasswdCommand
 
             if (DeviceIdentity.IsDeviceUsername(username))
             {
-                return await FailAsync(BadInput, $"username \"{DeviceIdentity.Printable(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
+                return await FailAsync(BadInput, $"username \"{SafeText.Ascii(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
             }
 
             string password;
@@ -152,7 +150,7 @@ public static class PasswdCommand
             return await WithFileErrorsAsync(store, async () =>
             {
                 var removed = await store.UpdateAsync(file => file.Remove(username), ct);
-                return removed ? Success : await FailAsync(NotFound, $"user \"{DeviceIdentity.Printable(username)}\" not found in {store.Path}");
+                return removed ? Success : await FailAsync(NotFound, $"user \"{SafeText.Ascii(username)}\" not found in {store.Path}");
             });
         }
 
@@ -181,7 +179,7 @@ public static class PasswdCommand
             return await WithFileErrorsAsync(store, async () =>
             {
                 var file = await ReadAsync(store, ct);
-                var shown = DeviceIdentity.Printable(username);
+                var shown = SafeText.Ascii(username);
                 if (file?.GetHash(username) is not { } hash)
                 {
                     return await FailAsync(NotFound, $"user \"{shown}\" not found in {store.Path}");

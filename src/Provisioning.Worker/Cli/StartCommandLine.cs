@@ -28,7 +28,7 @@ public sealed record StartRequest(StartKind Kind, string[] Arguments, string? Wo
 /// </summary>
 public static class StartCommandLine
 {
-    public const int UnknownWordExitCode = 2;
+    public const int UnknownWordExitCode = CommandExitCodes.BadInput;
 
     public const string RunWord = "run";
 

@@ -1,4 +1,5 @@
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Consumers;
 
@@ -9,8 +10,8 @@ internal static partial class ConsumerLog
         logger.BeginScope(new Dictionary<string, object?>
         {
             ["MessageId"] = e.MessageId,
-            ["TenantId"] = e.TenantId is null ? null : DeviceIdentity.Printable(e.TenantId),
-            ["DeviceId"] = e.DeviceId is null ? null : DeviceIdentity.Printable(e.DeviceId),
+            ["TenantId"] = e.TenantId is null ? null : SafeText.Ascii(e.TenantId),
+            ["DeviceId"] = e.DeviceId is null ? null : SafeText.Ascii(e.DeviceId),
         });
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Consumed {MessageType}: {Outcome}")]

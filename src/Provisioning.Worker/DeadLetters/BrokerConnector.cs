@@ -1,3 +1,4 @@
+using Provisioning.Worker.Cli;
 using Provisioning.Worker.Configuration;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -32,7 +33,7 @@ public static class BrokerConnector
         }
         catch (BrokerUnreachableException e)
         {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BrokerUnavailable, $"cannot connect to RabbitMQ at {Describe(uri)}: {Reason(e)}", e);
+            throw new DeadLetterToolException(CommandExitCodes.Unavailable, $"cannot connect to RabbitMQ at {Describe(uri)}: {Reason(e)}", e);
         }
         catch (OperationInterruptedException e) when (IsVirtualHostRefused(e))
         {
@@ -47,7 +48,7 @@ public static class BrokerConnector
     public static bool IsVirtualHostRefused(OperationInterruptedException e) => e?.ShutdownReason?.ReplyCode == NotAllowed;
 
     public static DeadLetterToolException VirtualHostRefused(Uri uri, OperationInterruptedException e) => new(
-        DeadLetterExitCodes.BrokerUnavailable,
+        CommandExitCodes.Unavailable,
         $"RabbitMQ at {Describe(uri)} refused the virtual host: it does not exist or the user of {UriKey} may not use it ({e?.ShutdownReason?.ReplyText}).",
         e);
 

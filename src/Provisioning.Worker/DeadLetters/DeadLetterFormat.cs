@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.DeadLetters;
 
@@ -11,39 +12,16 @@ public static class DeadLetterFormat
 {
     private const string Indent = "             ";
 
-    public static string Printable(string? value, int maxLength = 200)
-    {
-        if (value is null)
-        {
-            return string.Empty;
-        }
-
-        var builder = new StringBuilder();
-        foreach (var c in value.Length > maxLength ? value[..maxLength] : value)
-        {
-            if (char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
-            {
-                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return value.Length > maxLength ? builder.Append("...").ToString() : builder.ToString();
-    }
-
-    public static string Id(DeadLetter letter) => letter.MessageId is { } id ? Printable(id, 100) : "(no message id)";
+    public static string Id(DeadLetter letter) => letter.MessageId is { } id ? SafeText.Unicode(id, 100) : "(no message id)";
 
     /// <summary><c>DeviceRegistered acme/sensor-1</c>: what the message is about, as far as it can be read.</summary>
     public static string Subject(DeadLetter letter)
     {
-        var type = letter.MessageType is { } t ? Printable(t, 100) : "(unknown type)";
+        var type = letter.MessageType is { } t ? SafeText.Unicode(t, 100) : "(unknown type)";
         var summary = letter.Summary;
         return summary.TenantId is null && summary.DeviceId is null
             ? type
-            : $"{type} {Printable(summary.TenantId ?? "?", 100)}/{Printable(summary.DeviceId ?? "?", 100)}";
+            : $"{type} {SafeText.Unicode(summary.TenantId ?? "?", 100)}/{SafeText.Unicode(summary.DeviceId ?? "?", 100)}";
     }
 
     /// <summary>The multi-line block <c>list</c> prints for one message.</summary>
@@ -53,24 +31,24 @@ public static class DeadLetterFormat
         var fault = letter.Fault;
         var builder = new StringBuilder();
         Line(builder, $"#{letter.Position}", Id(letter));
-        Line(builder, "type", letter.MessageType is { } type ? Printable(type, 200) : "(unknown)");
+        Line(builder, "type", letter.MessageType is { } type ? SafeText.Unicode(type, 200) : "(unknown)");
         if (letter.Summary.TenantId is not null || letter.Summary.DeviceId is not null)
         {
-            Line(builder, "device", $"tenant {Printable(letter.Summary.TenantId ?? "(none)", 100)}, device {Printable(letter.Summary.DeviceId ?? "(none)", 100)}");
+            Line(builder, "device", $"tenant {SafeText.Unicode(letter.Summary.TenantId ?? "(none)", 100)}, device {SafeText.Unicode(letter.Summary.DeviceId ?? "(none)", 100)}");
         }
 
-        Line(builder, "reason", Printable(fault.Reason ?? "(not recorded)", 50));
-        Line(builder, "fault", Printable(fault.Summary, 2000));
-        var when = fault.Timestamp is { } timestamp ? Printable(timestamp, 50) : "(time not recorded)";
+        Line(builder, "reason", SafeText.Unicode(fault.Reason ?? "(not recorded)", 50));
+        Line(builder, "fault", SafeText.Unicode(fault.Summary, 2000));
+        var when = fault.Timestamp is { } timestamp ? SafeText.Unicode(timestamp, 50) : "(time not recorded)";
         var retries = fault.RetryCount is { } count ? $", after {count} retr{(count == 1 ? "y" : "ies")}" : string.Empty;
-        Line(builder, "failed", $"{when} on queue {Printable(letter.TargetQueue, 200)}{retries}");
+        Line(builder, "failed", $"{when} on queue {SafeText.Unicode(letter.TargetQueue, 200)}{retries}");
         if (fault.ConsumerType is { } consumer)
         {
-            Line(builder, "consumer", Printable(consumer, 200));
+            Line(builder, "consumer", SafeText.Unicode(consumer, 200));
         }
 
         Line(builder, "replays", letter.ReplayCount.ToString(CultureInfo.InvariantCulture));
-        Line(builder, "content", $"{Printable(letter.Properties.ContentType ?? "(no content type)", 100)}, {letter.Body.Length} bytes");
+        Line(builder, "content", $"{SafeText.Unicode(letter.Properties.ContentType ?? "(no content type)", 100)}, {letter.Body.Length} bytes");
         return builder.ToString();
     }
 
@@ -81,7 +59,7 @@ public static class DeadLetterFormat
         try
         {
             var text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(letter.Body.Span);
-            return "text " + Printable(text, 64 * 1024);
+            return "text " + SafeText.Unicode(text, 64 * 1024);
         }
         catch (DecoderFallbackException)
         {

@@ -1,3 +1,5 @@
+using Provisioning.Worker.Cli;
+using Provisioning.Worker.Hosting;
 using RabbitMQ.Client;
 
 namespace Provisioning.Worker.DeadLetters;
@@ -37,8 +39,8 @@ public sealed class DeadLetterQueueReader : IAsyncDisposable
         DeadLetterQueues.Require(queue);
         var count = await QueueProbe.MessageCountAsync(connection, queue, cancellationToken)
             ?? throw new DeadLetterToolException(
-                DeadLetterExitCodes.BadInput,
-                $"queue '{DeadLetterFormat.Printable(queue)}' does not exist in this virtual host (MassTransit declares it when it first dead-letters a message: nothing has failed there yet).");
+                CommandExitCodes.BadInput,
+                $"queue '{SafeText.Unicode(queue)}' does not exist in this virtual host (MassTransit declares it when it first dead-letters a message: nothing has failed there yet).");
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);

@@ -1,3 +1,6 @@
+using Provisioning.Worker.Cli;
+using Provisioning.Worker.Hosting;
+
 namespace Provisioning.Worker.DeadLetters;
 
 /// <summary>MassTransit's dead-letter queue names: <c>{queue}_error</c> for faults, <c>{queue}_skipped</c> for messages nobody consumes.</summary>
@@ -8,14 +11,14 @@ public static class DeadLetterQueues
 
     public static bool IsDeadLetterQueue(string name) => SuffixOf(name) is not null;
 
-    /// <exception cref="DeadLetterToolException">The name is not a dead-letter queue's (exit code <see cref="DeadLetterExitCodes.BadInput"/>).</exception>
+    /// <exception cref="DeadLetterToolException">The name is not a dead-letter queue's (exit code <see cref="CommandExitCodes.BadInput"/>).</exception>
     public static void Require(string name)
     {
         if (!IsDeadLetterQueue(name))
         {
             throw new DeadLetterToolException(
-                DeadLetterExitCodes.BadInput,
-                $"'{DeadLetterFormat.Printable(name)}' is not a dead-letter queue: its name must end in {ErrorSuffix} or {SkippedSuffix} (e.g. device-registered{ErrorSuffix}).");
+                CommandExitCodes.BadInput,
+                $"'{SafeText.Unicode(name)}' is not a dead-letter queue: its name must end in {ErrorSuffix} or {SkippedSuffix} (e.g. device-registered{ErrorSuffix}).");
         }
     }
 

@@ -1,3 +1,5 @@
+using Provisioning.Worker.Cli;
+using Provisioning.Worker.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -9,7 +11,7 @@ namespace Provisioning.Worker.DeadLetters;
 /// anything stops it in between, the message is in both queues, never in neither; the worker's inbox absorbs the
 /// duplicate because the message id and body are the original's.
 /// </summary>
-public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser)
+public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueReader reader, string connectionUser, TimeProvider clock)
 {
     /// <summary>A confirmation can be lost for good in a broker restart; the operator gets an answer rather than a hang.</summary>
     public static readonly TimeSpan ConfirmationTimeout = TimeSpan.FromSeconds(30);
@@ -21,8 +23,8 @@ public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueRe
     {
         ArgumentNullException.ThrowIfNull(letter);
         await EnsureTargetExistsAsync(letter, cancellationToken);
-        using var confirmation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        confirmation.CancelAfter(ConfirmationTimeout);
+        using var timeout = new CancellationTokenSource(ConfirmationTimeout, clock);
+        using var confirmation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             await reader.Channel.BasicPublishAsync(string.Empty, letter.TargetQueue, mandatory: true, ReplayProperties.For(letter, connectionUser), letter.Body, confirmation.Token)
@@ -30,15 +32,15 @@ public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueRe
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BrokerUnavailable, $"the broker did not confirm the copy of message {DeadLetterFormat.Id(letter)} within {ConfirmationTimeout.TotalSeconds:0} s; it stays in {reader.Queue} (the copy may have arrived too: the inbox absorbs it).", e);
+            throw new DeadLetterToolException(CommandExitCodes.Unavailable, $"the broker did not confirm the copy of message {DeadLetterFormat.Id(letter)} within {ConfirmationTimeout.TotalSeconds:0} s; it stays in {reader.Queue} (the copy may have arrived too: the inbox absorbs it).", e);
         }
         catch (PublishException e) when (e.IsReturn)
         {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BadInput, $"the broker could not route message {DeadLetterFormat.Id(letter)} to queue '{DeadLetterFormat.Printable(letter.TargetQueue)}' (does it still exist?); it stays in {reader.Queue}.", e);
+            throw new DeadLetterToolException(CommandExitCodes.BadInput, $"the broker could not route message {DeadLetterFormat.Id(letter)} to queue '{SafeText.Unicode(letter.TargetQueue)}' (does it still exist?); it stays in {reader.Queue}.", e);
         }
         catch (PublishException e)
         {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BrokerUnavailable, $"the broker did not accept the copy of message {DeadLetterFormat.Id(letter)}; it stays in {reader.Queue}.", e);
+            throw new DeadLetterToolException(CommandExitCodes.Unavailable, $"the broker did not accept the copy of message {DeadLetterFormat.Id(letter)}; it stays in {reader.Queue}.", e);
         }
 
         await reader.AckAsync(letter);
@@ -57,8 +59,8 @@ public sealed class DeadLetterReplayer(IConnection connection, DeadLetterQueueRe
         if (!exists)
         {
             throw new DeadLetterToolException(
-                DeadLetterExitCodes.BadInput,
-                $"message {DeadLetterFormat.Id(letter)} failed on queue '{DeadLetterFormat.Printable(letter.TargetQueue)}', which does not exist (any more); it stays in {reader.Queue}. Start the worker (it declares its queues) and replay again.");
+                CommandExitCodes.BadInput,
+                $"message {DeadLetterFormat.Id(letter)} failed on queue '{SafeText.Unicode(letter.TargetQueue)}', which does not exist (any more); it stays in {reader.Queue}. Start the worker (it declares its queues) and replay again.");
         }
     }
 }

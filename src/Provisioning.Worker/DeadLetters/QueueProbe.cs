@@ -1,3 +1,4 @@
+using Provisioning.Worker.Cli;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -26,7 +27,7 @@ public static class QueueProbe
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == AccessRefused)
         {
-            throw new DeadLetterToolException(DeadLetterExitCodes.BadInput, $"the user of {BrokerConnector.UriKey} may not read queue '{queue}': {e.ShutdownReason.ReplyText}", e);
+            throw new DeadLetterToolException(CommandExitCodes.BadInput, $"the user of {BrokerConnector.UriKey} may not read queue '{queue}': {e.ShutdownReason.ReplyText}", e);
         }
     }
 }

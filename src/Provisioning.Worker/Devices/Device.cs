@@ -1,3 +1,5 @@
+using Provisioning.Worker.Hosting;
+
 namespace Provisioning.Worker.Devices;
 
 /// <summary>
@@ -41,7 +43,7 @@ public sealed record Device
     };
 
     /// <summary>Without the hash: a record would print every property, and a hash must never reach a log line.</summary>
-    public override string ToString() => $"Device {DeviceIdentity.Printable(Username)} ({Status}, registered {RegisteredAt:O}, deleted {DeletedAt:O})";
+    public override string ToString() => $"Device {SafeText.Ascii(Username)} ({Status}, registered {RegisteredAt:O}, deleted {DeletedAt:O})";
 }
 
 public enum DeviceStatus

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Devices;
 
@@ -29,7 +30,7 @@ public static class DeviceIdentity
         {
             if (!IsIdCharacter(c))
             {
-                return $"{field} \"{Printable(id)}\" contains '{Printable(c.ToString())}'; only A-Z, a-z, 0-9, '_' and '-' are allowed";
+                return $"{field} \"{SafeText.Ascii(id)}\" contains '{SafeText.Ascii(c.ToString())}'; only A-Z, a-z, 0-9, '_' and '-' are allowed";
             }
         }
 
@@ -52,29 +53,4 @@ public static class DeviceIdentity
 
     private static bool IsIdCharacter(char c) =>
         c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-';
-
-    /// <summary>Escapes control and non-ASCII characters so a hostile id cannot forge log lines or hide in a message.</summary>
-    public static string Printable(string value)
-    {
-        const int MaxShown = 80;
-        var builder = new System.Text.StringBuilder();
-        foreach (var c in value.Length > MaxShown ? value[..MaxShown] : value)
-        {
-            if (c is < ' ' or > '~')
-            {
-                builder.Append($"\\u{(int)c:X4}");
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        if (value.Length > MaxShown)
-        {
-            builder.Append("...");
-        }
-
-        return builder.ToString();
-    }
 }

@@ -1,5 +1,6 @@
 using System.Data;
 using Npgsql;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Outbox;
 
 namespace Provisioning.Worker.Devices;
@@ -58,5 +59,5 @@ internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics,
     /// cannot hold a 10 MB id (both sent such a rejection to _error; found by the bad-input fault scenario). The reply
     /// keeps the id as received.
     /// </summary>
-    private static string OutboxKey(string? id) => id is null ? string.Empty : DeviceIdentity.Printable(id);
+    private static string OutboxKey(string? id) => id is null ? string.Empty : SafeText.Ascii(id);
 }

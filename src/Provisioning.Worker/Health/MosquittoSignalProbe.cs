@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Health;
 
@@ -17,27 +18,18 @@ internal static partial class MosquittoSignalProbe
     /// <summary>The pid, and null when it can be signalled; else why not.</summary>
     public static async Task<(int? Pid, string? Problem)> CheckAsync(string pidFile, CancellationToken cancellationToken)
     {
-        string text;
-        try
+        var (read, problem) = await MosquittoPidFile.ReadAsync(pidFile, cancellationToken);
+        if (read is not { } pid)
         {
-            text = await File.ReadAllTextAsync(pidFile, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, $"Cannot read Mosquitto's pid file {pidFile} ({e.GetType().Name}): is the broker running?");
+            return (null, problem);
         }
 
-        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
-        {
-            return (null, $"Mosquitto's pid file {pidFile} does not hold a pid other than 1.");
-        }
-
-        if (Kill(pid, 0) == 0)
+        var errno = MosquittoPidFile.Signal(pid, 0);
+        if (errno == 0)
         {
             return (pid, null);
         }
 
-        var errno = Marshal.GetLastPInvokeError();
         return errno switch
         {
             NoSuchProcess => (pid, $"No process has the pid {pid} from {pidFile}: Mosquitto is not running (or runs in another pid namespace)."),
@@ -45,9 +37,6 @@ internal static partial class MosquittoSignalProbe
             _ => (pid, $"Cannot signal Mosquitto (pid {pid} from {pidFile}): {new Win32Exception(errno).Message}."),
         };
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 
     [LibraryImport("libc", EntryPoint = "getuid")]
     private static partial uint GetUid();

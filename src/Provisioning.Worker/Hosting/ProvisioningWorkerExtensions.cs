@@ -29,8 +29,9 @@ public static class ProvisioningWorkerExtensions
             .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
         services.AddScoped<DeviceLifecycleService>();
-        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set).
-        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value));
+        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set): the same rules the
+        // acl_file is written from, parsed once.
+        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
 
         services.AddSingleton<ProjectionWakeUp>();
         services.AddSingleton<DispatchWakeUp>();

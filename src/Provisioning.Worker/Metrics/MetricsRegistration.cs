@@ -22,7 +22,7 @@ public static class MetricsRegistration
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
         services.AddSingleton<ProvisioningMetrics>();
-        services.AddSingleton<DeadLetterQueues>();
+        services.AddSingleton<DeadLetterQueueDepths>();
         services.AddHostedService<OperationsSampler>();
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))

@@ -11,7 +11,7 @@ namespace Provisioning.Worker.Metrics;
 /// </summary>
 public sealed partial class OperationsSampler(
     IServiceScopeFactory scopes,
-    DeadLetterQueues deadLetters,
+    DeadLetterQueueDepths deadLetters,
     ProvisioningMetrics metrics,
     IOptions<MetricsOptions> options,
     TimeProvider clock,

@@ -22,6 +22,8 @@ public sealed partial class OutboxDispatcher(
     ILogger<OutboxDispatcher> logger) : DrainingBackgroundService
 {
     private readonly ProvisioningOptions _options = options.Value;
+    private readonly Backoff _afterFailure = new(TimeSpan.FromMilliseconds(200), options.Value.MaxBackoff);
+    private readonly Backoff _redelivery = new(TimeSpan.FromMilliseconds(250), options.Value.MaxBackoff);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,9 +46,8 @@ public sealed partial class OutboxDispatcher(
             catch (Exception e)
             {
                 failures++;
-                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures - 1, 16))));
-                Log.DispatchFailed(logger, e, delay.TotalSeconds);
-                await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                Log.DispatchFailed(logger, e, _afterFailure.Delay(failures).TotalSeconds);
+                await _afterFailure.WaitAsync(failures, clock, stoppingToken);
             }
         }
     }
@@ -64,8 +65,8 @@ public sealed partial class OutboxDispatcher(
         // A send still unconfirmed when the lease runs out is abandoned and retried: the rows may be claimed by another
         // instance from then on, and a publish can wait forever on a confirmation lost in a RabbitMQ restart (seen with
         // RabbitMQ.Client 7.2, rabbitmq-dotnet-client#1930), which would stall every reply behind it.
-        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        lease.CancelAfter(_options.OutboxLease);
+        using var leaseTimeout = new CancellationTokenSource(_options.OutboxLease, clock);
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, leaseTimeout.Token);
 
         // Replies for one device keep their order; different devices go out concurrently.
         var results = await Task.WhenAll(batch
@@ -81,7 +82,7 @@ public sealed partial class OutboxDispatcher(
 
         foreach (var (row, error) in failed)
         {
-            var retryAt = clock.GetUtcNow() + RetryDelay(row.Attempts);
+            var retryAt = clock.GetUtcNow() + _redelivery.Delay(row.Attempts);
             await db.Database.ExecuteSqlAsync(
                 $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id} AND lease_expires_at = {row.LeaseExpiresAt}",
                 CancellationToken.None);
@@ -164,9 +165,6 @@ public sealed partial class OutboxDispatcher(
 
         return (delivered, failed);
     }
-
-    private TimeSpan RetryDelay(int attempts) =>
-        TimeSpan.FromMilliseconds(Math.Min(_options.MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempts - 1, 16))));
 
     private static partial class Log
     {

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
-using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Passwd;
 
@@ -55,7 +55,7 @@ public static class MosquittoUsername
         }
         catch (DecoderFallbackException)
         {
-            problem = $"username \"{DeviceIdentity.Printable(Encoding.UTF8.GetString(utf8))}\" is not valid UTF-8";
+            problem = $"username \"{SafeText.Ascii(Encoding.UTF8.GetString(utf8))}\" is not valid UTF-8";
             return false;
         }
     }
@@ -72,7 +72,7 @@ public static class MosquittoUsername
             return "username is empty";
         }
 
-        var shown = DeviceIdentity.Printable(username);
+        var shown = SafeText.Ascii(username);
         for (var i = 0; i < username.Length; i++)
         {
             var c = username[i];

@@ -1,5 +1,5 @@
 using System.Text;
-using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Passwd;
 
@@ -19,8 +19,6 @@ public sealed class PasswdFile
     public static PasswdFile Empty() => new([]);
 
     public IReadOnlyList<PasswdLine> Lines => _lines;
-
-    public IReadOnlyList<PasswdLine> MalformedLines => _lines.Where(l => l.Kind == PasswdLineKind.Malformed).ToList();
 
     /// <summary>The users of the file, each once, in file order.</summary>
     public IEnumerable<string> Usernames => _lines.Where(l => l.Kind == PasswdLineKind.User).Select(l => l.Username!).Distinct(StringComparer.Ordinal);
@@ -59,7 +57,7 @@ public sealed class PasswdFile
         MosquittoUsername.Validate(username);
         if (!MosquittoPasswordHash.IsWellFormed(hash))
         {
-            throw new ArgumentException($"The hash for user \"{DeviceIdentity.Printable(username)}\" is not a well-formed Mosquitto $6$ or $7$ hash.", nameof(hash));
+            throw new ArgumentException($"The hash for user \"{SafeText.Ascii(username)}\" is not a well-formed Mosquitto $6$ or $7$ hash.", nameof(hash));
         }
 
         var index = Find(username);
@@ -124,7 +122,7 @@ public sealed class PasswdFile
                     problems.Add($"line {line.Number}: {line.Problem}");
                     break;
                 case PasswdLineKind.User:
-                    var shown = DeviceIdentity.Printable(line.Username!);
+                    var shown = SafeText.Ascii(line.Username!);
                     if (firstLine.TryGetValue(line.Username!, out var first))
                     {
                         problems.Add($"line {line.Number}: user \"{shown}\" is already defined on line {first}");
@@ -201,7 +199,7 @@ public sealed class PasswdFile
         var hashBytes = Trim(nextColon < 0 ? rest : rest[..nextColon]);
         if (hashBytes.IsEmpty)
         {
-            return Malformed(number, raw, $"user \"{DeviceIdentity.Printable(username)}\" has no password hash");
+            return Malformed(number, raw, $"user \"{SafeText.Ascii(username)}\" has no password hash");
         }
 
         return new PasswdLine

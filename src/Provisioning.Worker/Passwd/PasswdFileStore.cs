@@ -1,4 +1,5 @@
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Passwd;
 
@@ -8,11 +9,14 @@ namespace Provisioning.Worker.Passwd;
 /// </summary>
 public sealed class PasswdFileStore
 {
-    private static readonly TimeSpan _firstRetry = TimeSpan.FromMilliseconds(2);
-    private static readonly TimeSpan _lastRetry = TimeSpan.FromMilliseconds(50);
+    private static readonly Backoff _lockRetry = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
+    private readonly TimeProvider _clock;
 
+    /// <param name="path">the passwd file.</param>
+    /// <param name="mode">its mode, and the lock file's.</param>
+    /// <param name="clock">what the wait for the lock runs on; the system clock when not given (the CLI).</param>
     /// <exception cref="ArgumentException">the path is empty, or the mode is looser than 0640.</exception>
-    public PasswdFileStore(string path, UnixFileMode mode)
+    public PasswdFileStore(string path, UnixFileMode mode, TimeProvider? clock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!MosquittoOptions.IsStrictEnough(mode))
@@ -22,6 +26,7 @@ public sealed class PasswdFileStore
 
         Path = System.IO.Path.GetFullPath(path);
         Mode = mode;
+        _clock = clock ?? TimeProvider.System;
         Directory = System.IO.Path.GetDirectoryName(Path)!;
         LockPath = Path + ".lock";
     }
@@ -40,8 +45,7 @@ public sealed class PasswdFileStore
     /// </summary>
     public async Task<PasswdFileLock> LockAsync(CancellationToken cancellationToken)
     {
-        var delay = _firstRetry;
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
@@ -57,8 +61,8 @@ public sealed class PasswdFileStore
             }
             catch (IOException e) when (IsHeldByAnother(e))
             {
-                await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 3)), cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _lastRetry.Ticks));
+                // The jitter keeps two writers that collided from polling in step.
+                await Task.Delay(_lockRetry.Delay(attempt) + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 3)), _clock, cancellationToken);
             }
         }
     }

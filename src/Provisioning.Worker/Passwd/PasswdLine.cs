@@ -1,3 +1,5 @@
+using Provisioning.Worker.Hosting;
+
 namespace Provisioning.Worker.Passwd;
 
 public enum PasswdLineKind
@@ -35,5 +37,5 @@ public sealed record PasswdLine
     public required ReadOnlyMemory<byte> Raw { get; init; }
 
     /// <summary>Never prints the hash.</summary>
-    public override string ToString() => $"line {Number}: {Kind}{(Username is null ? string.Empty : $" \"{Devices.DeviceIdentity.Printable(Username)}\"")}";
+    public override string ToString() => $"line {Number}: {Kind}{(Username is null ? string.Empty : $" \"{SafeText.Ascii(Username)}\"")}";
 }

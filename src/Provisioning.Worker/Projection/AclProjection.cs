@@ -10,10 +10,10 @@ namespace Provisioning.Worker.Projection;
 /// that need one. Written like the passwd file (<see cref="PasswdFileStore"/>: lock, temp file, fsync, rename, mode);
 /// between full rebuilds only the changed devices' blocks are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, ILogger logger) : IProjectedFile
+public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, TimeProvider clock, ILogger logger) : IProjectedFile
 {
     private const int FlushAt = 1 << 16;
-    private readonly PasswdFileStore _store = new(options.AclFile, options.FileMode);
+    private readonly PasswdFileStore _store = new(options.AclFile, options.FileMode, clock);
     private readonly OperatorAclLines _operatorLines = new(options.ProbeUsername);
     private readonly byte[] _patternLines = rules.PatternLines();
     private readonly bool _hasBlocks = rules.BlockRules.Any();
@@ -30,28 +30,7 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         var probeBlock = probe.AclBlock();
         var written = 0;
         await using var fileLock = await _store.LockAsync(cancellationToken);
-        if (_operatorLines.IsStale(options.AclFile))
-        {
-            if (!devices.IsFull)
-            {
-                throw new ProjectedFileChangedException(options.AclFile);
-            }
-
-            await _operatorLines.LoadAsync(options.AclFile, cancellationToken);
-            status.OperatorAclProblems(_operatorLines.Problems);
-            foreach (var problem in _operatorLines.Problems)
-            {
-                Log.OperatorLineProblem(logger, options.AclFile, problem);
-            }
-        }
-
-        if (_operatorLines.Problems.Count > 0)
-        {
-            // Mosquitto refuses to load an acl_file with a line it does not understand: hold the replies instead.
-            throw new InvalidDataException(
-                $"The acl_file {options.AclFile} has lines the broker would refuse ({string.Join("; ", _operatorLines.Problems)}); fix them, the worker retries.");
-        }
-
+        await _operatorLines.PrepareWriteAsync(options.AclFile, "acl_file", devices.IsFull, ReportProblems, cancellationToken);
         await confirmLeader(cancellationToken);
         await fileLock.ReplaceAsync(
             async (stream, ct) =>
@@ -65,6 +44,15 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         _operatorLines.Written(options.AclFile);
         _headerLength = _operatorLines.Content.Length + probeBlock.Length + _patternLines.Length;
         return written;
+    }
+
+    private void ReportProblems(IReadOnlyList<string> problems)
+    {
+        status.OperatorAclProblems(problems);
+        foreach (var problem in problems)
+        {
+            Log.OperatorLineProblem(logger, options.AclFile, problem);
+        }
     }
 
     public void Forget() => _operatorLines.Forget();

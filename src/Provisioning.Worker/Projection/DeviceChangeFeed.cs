@@ -1,6 +1,7 @@
 using System.Data;
 using Npgsql;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.Projection;
@@ -96,7 +97,7 @@ public sealed class DeviceChangeFeed(string spoolDirectory)
     {
         if (hash is null || !MosquittoPasswordHash.IsWellFormed(hash) || !DeviceIdentity.IsDeviceUsername(username))
         {
-            throw new InvalidDataException($"Device '{DeviceIdentity.Printable(username)}' is active but its stored hash is not a well-formed Mosquitto hash.");
+            throw new InvalidDataException($"Device '{SafeText.Ascii(username)}' is active but its stored hash is not a well-formed Mosquitto hash.");
         }
     }
 }

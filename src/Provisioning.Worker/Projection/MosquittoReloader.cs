@@ -1,9 +1,8 @@
 using System.ComponentModel;
-using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Projection;
 
@@ -18,6 +17,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
 {
     private const int SigHup = 1;
     private static readonly MqttClientFactory _clientFactory = new();
+    private static readonly Backoff _probeRetry = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
 
     public async Task ReloadAsync(ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
     {
@@ -30,9 +30,8 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                 $"Mosquitto (pid {pid} from {settings.PidFile}) does not handle SIGHUP yet (still starting, or not Mosquitto): the signal would kill it, so it is not sent.");
         }
 
-        if (Kill(pid, SigHup) != 0)
+        if (MosquittoPidFile.Signal(pid, SigHup) is var errno and not 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             throw new MosquittoUnavailableException(
                 $"Cannot signal Mosquitto (pid {pid} from {settings.PidFile}): {new Win32Exception(errno).Message}. Is the broker running?");
         }
@@ -62,7 +61,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                     $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2 * attempt, 50)), clock, cancellationToken);
+            await Task.Delay(_probeRetry.Delay(attempt), clock, cancellationToken);
         }
     }
 
@@ -133,23 +132,9 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
 
     private static async Task<int> ReadPidAsync(string pidFile, CancellationToken cancellationToken)
     {
-        string text;
-        try
-        {
-            text = await File.ReadAllTextAsync(pidFile, cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-        {
-            throw new MosquittoUnavailableException($"Cannot read Mosquitto's pid file {pidFile} ({e.GetType().Name}). Is the broker running?", e);
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1
-            ? pid
-            : throw new MosquittoUnavailableException($"Mosquitto's pid file {pidFile} does not hold a pid.");
+        var (pid, problem) = await MosquittoPidFile.ReadAsync(pidFile, cancellationToken);
+        return pid ?? throw new MosquittoUnavailableException(problem!);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 
     private static partial class Log
     {

@@ -1,5 +1,4 @@
 using System.Text;
-using Provisioning.Worker.Devices;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Projection;
@@ -12,25 +11,9 @@ namespace Provisioning.Worker.Projection;
 /// comments. The reading rules follow the 2.0 broker (src/security_default.c, <c>aclfile__parse</c>), which refuses
 /// to load a file with a line it does not understand.
 /// </summary>
-public sealed class OperatorAclLines(string probeUsername)
+public sealed class OperatorAclLines(string probeUsername) : OperatorFileLines(probeUsername)
 {
-    private FileStamp? _writtenStamp;
-
-    public byte[] Content { get; private set; } = [];
-
-    public IReadOnlyList<string> Problems { get; private set; } = [];
-
-    public bool IsManaged(string username) =>
-        string.Equals(username, probeUsername, StringComparison.Ordinal) || DeviceIdentity.IsDeviceUsername(username);
-
-    public bool IsStale(string path) => _writtenStamp is null || _writtenStamp != FileStamp.Of(path);
-
-    public void Written(string path) => _writtenStamp = FileStamp.Of(path);
-
-    public void Forget() => _writtenStamp = null;
-
-    /// <summary>Takes the operators' lines of the file at <paramref name="path"/> (missing: none), line by line.</summary>
-    public async Task LoadAsync(string path, CancellationToken cancellationToken)
+    public override async Task LoadAsync(string path, CancellationToken cancellationToken)
     {
         var state = new Reading(IsManaged);
         await FileLines.ForEachAsync(path, state.Take, cancellationToken);

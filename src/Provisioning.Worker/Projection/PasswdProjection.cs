@@ -7,9 +7,9 @@ namespace Provisioning.Worker.Projection;
 /// The passwd file as a projection: the operators' lines (kept byte for byte), the probe's line, then one line per
 /// active device. Between full rebuilds only the changed devices' lines are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, ILogger logger) : IProjectedFile
+public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, TimeProvider clock, ILogger logger) : IProjectedFile
 {
-    private readonly PasswdFileStore _store = new(options.PasswdFile, options.FileMode);
+    private readonly PasswdFileStore _store = new(options.PasswdFile, options.FileMode, clock);
     private readonly OperatorLines _operatorLines = new(options.ProbeUsername);
 
     /// <summary>Bytes before the first device line in the file last written (operator lines, probe line).</summary>
@@ -24,28 +24,7 @@ public sealed partial class PasswdProjection(MosquittoOptions options, Projectio
         var probeLine = probe.PasswdLine();
         var written = 0;
         await using var fileLock = await _store.LockAsync(cancellationToken);
-        if (_operatorLines.IsStale(options.PasswdFile))
-        {
-            if (!devices.IsFull)
-            {
-                throw new ProjectedFileChangedException(options.PasswdFile);
-            }
-
-            await _operatorLines.LoadAsync(options.PasswdFile, cancellationToken);
-            status.OperatorLineProblems(_operatorLines.Problems);
-            foreach (var problem in _operatorLines.Problems)
-            {
-                Log.OperatorLineProblem(logger, options.PasswdFile, problem);
-            }
-        }
-
-        if (_operatorLines.Problems.Count > 0)
-        {
-            // A 2.1 broker exits on a bad file at reload: better to hold the replies than to take the broker down.
-            throw new InvalidDataException(
-                $"The passwd file {options.PasswdFile} has lines the broker would refuse ({string.Join("; ", _operatorLines.Problems)}); fix them, the worker retries.");
-        }
-
+        await _operatorLines.PrepareWriteAsync(options.PasswdFile, "passwd file", devices.IsFull, ReportProblems, cancellationToken);
         await confirmLeader(cancellationToken);
         await fileLock.ReplaceAsync(
             async (stream, ct) =>
@@ -81,6 +60,15 @@ public sealed partial class PasswdProjection(MosquittoOptions options, Projectio
         _operatorLines.Written(options.PasswdFile);
         _headerLength = _operatorLines.Content.Length + probeLine.Length;
         return written;
+    }
+
+    private void ReportProblems(IReadOnlyList<string> problems)
+    {
+        status.OperatorLineProblems(problems);
+        foreach (var problem in problems)
+        {
+            Log.OperatorLineProblem(logger, options.PasswdFile, problem);
+        }
     }
 
     public void Forget() => _operatorLines.Forget();

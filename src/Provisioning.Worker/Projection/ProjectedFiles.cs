@@ -12,10 +12,11 @@ public static class ProjectedFiles
         var options = provider.GetRequiredService<IOptions<MosquittoOptions>>().Value;
         var status = provider.GetRequiredService<ProjectionStatus>();
         var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionRunner));
-        var files = new List<IProjectedFile> { new PasswdProjection(options, status, logger) };
+        var clock = provider.GetRequiredService<TimeProvider>();
+        var files = new List<IProjectedFile> { new PasswdProjection(options, status, clock, logger) };
         if (options.ManagesTopics)
         {
-            files.Add(new AclProjection(options, provider.GetRequiredService<TopicRules>(), status, logger));
+            files.Add(new AclProjection(options, provider.GetRequiredService<TopicRules>(), status, clock, logger));
         }
 
         return files;

@@ -24,6 +24,7 @@ public sealed partial class ProjectionRunner(
     ILogger<ProjectionRunner> logger) : DrainingBackgroundService
 {
     private readonly ProvisioningOptions _provisioning = provisioningOptions.Value;
+    private readonly Backoff _afterFailure = new(TimeSpan.FromMilliseconds(200), provisioningOptions.Value.MaxBackoff);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,9 +56,8 @@ public sealed partial class ProjectionRunner(
                 cycle.Distrust();
                 status.Failed(clock.GetUtcNow(), e.Message);
                 metrics.ProjectionFailed();
-                var delay = Backoff(failures);
-                Log.CycleFailed(logger, e, failures, delay.TotalSeconds);
-                await Task.Delay(delay, clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                Log.CycleFailed(logger, e, failures, _afterFailure.Delay(failures).TotalSeconds);
+                await _afterFailure.WaitAsync(failures, clock, stoppingToken);
             }
         }
     }
@@ -81,9 +81,6 @@ public sealed partial class ProjectionRunner(
             dispatchWakeUp.Notify();
         }
     }
-
-    private TimeSpan Backoff(int failures) =>
-        TimeSpan.FromMilliseconds(Math.Min(_provisioning.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures - 1, 16))));
 
     private static partial class Log
     {

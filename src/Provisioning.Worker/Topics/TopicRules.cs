@@ -25,18 +25,20 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
 
     public IEnumerable<TopicRule> BlockRules => Rules.Where(r => !r.IsPattern);
 
-    /// <summary>The rules from templates that <see cref="Problems"/> found valid.</summary>
-    /// <exception cref="ArgumentException">a template is not valid.</exception>
     /// <summary>
     /// What devices are told of their topics under <paramref name="mosquitto"/>: the configured rules when the worker
     /// enforces them (<c>Mosquitto:AclFile</c> set), else nothing. The worker and the <c>devices</c> command both ask here.
     /// </summary>
-    public static Provisioning.Worker.Devices.IDeviceTopics ToldToDevices(Configuration.MosquittoOptions mosquitto)
+    /// <param name="mosquitto">the options.</param>
+    /// <param name="parsed">the rules already parsed from them (the worker's singleton); parsed here when not given.</param>
+    public static Provisioning.Worker.Devices.IDeviceTopics ToldToDevices(Configuration.MosquittoOptions mosquitto, Func<TopicRules>? parsed = null)
     {
         ArgumentNullException.ThrowIfNull(mosquitto);
-        return mosquitto.ManagesTopics ? Parse(mosquitto.EffectiveDeviceTopics) : new Provisioning.Worker.Devices.NoDeviceTopics();
+        return mosquitto.ManagesTopics ? parsed?.Invoke() ?? Parse(mosquitto.EffectiveDeviceTopics) : new Provisioning.Worker.Devices.NoDeviceTopics();
     }
 
+    /// <summary>The rules from templates that <see cref="Problems"/> found valid.</summary>
+    /// <exception cref="ArgumentException">a template is not valid.</exception>
     public static TopicRules Parse(IReadOnlyList<string> templates)
     {
         ArgumentNullException.ThrowIfNull(templates);

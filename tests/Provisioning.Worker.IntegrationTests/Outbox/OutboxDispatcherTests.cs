@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
@@ -19,23 +20,44 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
     [Fact]
     public async Task A_send_that_is_never_confirmed_is_abandoned_when_its_lease_runs_out_and_the_reply_still_goes_out()
     {
-        // Given: replies for two devices ready, and a broker that never confirms the first send it gets
+        // Given: replies for two devices ready, a broker that never confirms the first send it gets, and the
+        // dispatcher's clock in the test's hand (set past the database's now, which made the replies ready)
         await using var database = await TestDatabase.CreateAsync(endpoints);
         var sender = new SenderLosingFirstConfirm();
-        await using var provider = Services(database.ConnectionString, sender);
+        var clock = new FakeTimeProvider();
+        await using var provider = Services(database.ConnectionString, sender, clock);
         await provider.GetRequiredService<ProvisioningDbContext>().Database.MigrateAsync();
         var replies = new[] { await InsertReadyReplyAsync(database.ConnectionString, "d0001"), await InsertReadyReplyAsync(database.ConnectionString, "d0002") };
         var dispatcher = provider.GetRequiredService<OutboxDispatcher>();
+        clock.SetUtcNow(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1));
 
-        // When
+        // When: both are sent, then the clock moves to just before the lease's end, then to its end
         await dispatcher.StartAsync(CancellationToken.None);
         try
         {
-            await Eventually.TrueAsync(
-                async () => await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") == 0,
-                TimeSpan.FromSeconds(30),
+            await UntilAsync(() => sender.Attempts.Count >= 2 && sender.Delivered.Count >= 1, "both replies were not sent", sender);
+            var stuck = sender.Attempts[0];
+            var other = replies.Single(id => id != stuck);
+
+            // Then: the other device's reply did not wait for the hung one; the hung send is given up exactly when
+            // the lease runs out, and sent again
+            Assert.Equal(other, Assert.Single(sender.Delivered));
+            clock.Advance(_lease - TimeSpan.FromMilliseconds(1));
+            Assert.False(sender.Abandoned, "the send was abandoned before its lease ran out");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.True(sender.Abandoned, "the send was not abandoned when its lease ran out");
+
+            // the retry is due after the redelivery backoff (capped at MaxBackoff) on the same clock
+            await UntilAsync(
+                async () =>
+                {
+                    clock.Advance(TimeSpan.FromMilliseconds(100));
+                    return await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox") == 0;
+                },
                 "the outbox was not emptied",
-                () => $"sends so far: {string.Join(", ", sender.Attempts)}");
+                sender);
+            Assert.Equal(replies.Order(), sender.Delivered.Order());
+            Assert.Equal(2, sender.Attempts.Count(id => id == stuck));
         }
         finally
         {
@@ -43,16 +65,14 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await dispatcher.StopAsync(stop.Token);
         }
-
-        // Then: the hung send was given up when the lease ran out, not before, and sent again; the other device's
-        // reply did not wait for it
-        var stuck = sender.Attempts[0];
-        var other = replies.Single(id => id != stuck);
-        Assert.Equal(replies.Order(), sender.Delivered.Select(d => d.MessageId).Order());
-        Assert.Equal(2, sender.Attempts.Count(id => id == stuck));
-        Assert.True(sender.AbandonedAfter >= _lease - TimeSpan.FromMilliseconds(50), $"abandoned after {sender.AbandonedAfter}, before the lease ({_lease}) ran out");
-        Assert.True(sender.Delivered.Single(d => d.MessageId == other).After < _lease, "the other device's reply waited for the hung one");
     }
+
+    /// <summary>Polls (real time, 30 s at most) until <paramref name="done"/>; the fake clock only drives the dispatcher.</summary>
+    private static Task UntilAsync(Func<bool> done, string failure, SenderLosingFirstConfirm sender) =>
+        UntilAsync(() => Task.FromResult(done()), failure, sender);
+
+    private static Task UntilAsync(Func<Task<bool>> done, string failure, SenderLosingFirstConfirm sender) =>
+        Eventually.TrueAsync(done, TimeSpan.FromSeconds(30), failure, () => $"sends so far: {string.Join(", ", sender.Attempts)}", TimeSpan.FromMilliseconds(50));
 
     /// <summary>
     /// The fault suite's stall: autovacuum had analysed the outbox while it was empty, PostgreSQL then believed it held
@@ -67,7 +87,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         // Given: statistics taken while the outbox was empty, then a backlog of 3000 replies for 80 devices
         await using var database = await TestDatabase.CreateAsync(endpoints);
         var sender = new RecordingSender();
-        await using var provider = Services(database.ConnectionString, sender);
+        await using var provider = Services(database.ConnectionString, sender, TimeProvider.System);
         await provider.GetRequiredService<ProvisioningDbContext>().Database.MigrateAsync();
         await ExecuteAsync(
             database.ConnectionString,
@@ -114,13 +134,13 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         }
     }
 
-    private static ServiceProvider Services(string connectionString, IReplySender sender)
+    private static ServiceProvider Services(string connectionString, IReplySender sender, TimeProvider clock)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddMetrics();
         services.AddDbContext<ProvisioningDbContext>(options => options.UseNpgsql(connectionString));
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(clock);
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<ProvisioningMetrics>();
         services.AddSingleton<DispatchWakeUp>();
@@ -184,8 +204,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
     {
         private readonly Lock _lock = new();
         private readonly List<Guid> _attempts = [];
-        private readonly List<(Guid MessageId, TimeSpan After)> _delivered = [];
-        private readonly System.Diagnostics.Stopwatch _sinceFirstAttempt = new();
+        private readonly List<Guid> _delivered = [];
 
         public IReadOnlyList<Guid> Attempts
         {
@@ -198,8 +217,8 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
             }
         }
 
-        /// <summary>Confirmed sends, with the time since the first attempt.</summary>
-        public IReadOnlyList<(Guid MessageId, TimeSpan After)> Delivered
+        /// <summary>Confirmed sends, in order.</summary>
+        public IReadOnlyList<Guid> Delivered
         {
             get
             {
@@ -210,7 +229,8 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
             }
         }
 
-        public TimeSpan AbandonedAfter { get; private set; }
+        /// <summary>Whether the first send's token was cancelled.</summary>
+        public bool Abandoned { get; private set; }
 
         public Task SendAsync(OutboxMessage row, CancellationToken cancellationToken)
         {
@@ -219,12 +239,11 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
                 _attempts.Add(row.MessageId);
                 if (_attempts.Count == 1)
                 {
-                    _sinceFirstAttempt.Start();
-                    cancellationToken.Register(() => AbandonedAfter = _sinceFirstAttempt.Elapsed);
+                    cancellationToken.Register(() => Abandoned = true);
                     return new TaskCompletionSource().Task;
                 }
 
-                _delivered.Add((row.MessageId, _sinceFirstAttempt.Elapsed));
+                _delivered.Add(row.MessageId);
                 return Task.CompletedTask;
             }
         }

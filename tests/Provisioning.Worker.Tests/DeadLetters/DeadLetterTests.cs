@@ -1,4 +1,5 @@
 using System.Text;
+using Provisioning.Worker.Cli;
 using Provisioning.Worker.DeadLetters;
 using RabbitMQ.Client;
 
@@ -30,7 +31,7 @@ public class DeadLetterTests
     public void A_non_dead_letter_queue_is_refused_with_the_bad_input_exit_code()
     {
         var e = Assert.Throws<DeadLetterToolException>(() => DeadLetterQueues.Require("device-registered"));
-        Assert.Equal(DeadLetterExitCodes.BadInput, e.ExitCode);
+        Assert.Equal(CommandExitCodes.BadInput, e.ExitCode);
         Assert.Contains("must end in _error or _skipped", e.Message, StringComparison.Ordinal);
     }
 

@@ -46,15 +46,6 @@ public class DeviceIdentityTests
         Assert.Equal(expected, DeviceIdentity.IsDeviceUsername(username));
 
     [Fact]
-    public void Printable_escapes_control_and_non_ascii_characters_and_truncates_long_values()
-    {
-        Assert.Equal("a\\u000Ab\\u0000", DeviceIdentity.Printable("a\nb\0"));
-        var printed = DeviceIdentity.Printable(new string('x', 500));
-        Assert.EndsWith("...", printed, StringComparison.Ordinal);
-        Assert.True(printed.Length < 100);
-    }
-
-    [Fact]
     public void Generated_passwords_are_43_base64url_characters_and_differ()
     {
         var first = CredentialGenerator.NewPassword();

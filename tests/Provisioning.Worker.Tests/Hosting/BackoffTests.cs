@@ -17,6 +17,16 @@ public class BackoffTests
     public void The_delay_doubles_from_the_first_until_the_cap(int attempt, int expectedMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), _schedule.Delay(attempt));
 
+    /// <summary>The short schedule of the reload probe and the passwd file lock (2 ms doubled up to 50 ms).</summary>
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 4)]
+    [InlineData(5, 32)]
+    [InlineData(6, 50)]
+    [InlineData(int.MaxValue, 50)]
+    public void A_short_schedule_reaches_its_cap_in_a_few_attempts(int attempt, int expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), new Backoff(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50)).Delay(attempt));
+
     [Fact]
     public void No_failure_yet_means_no_delay() => Assert.Equal(TimeSpan.Zero, _schedule.Delay(0));
 

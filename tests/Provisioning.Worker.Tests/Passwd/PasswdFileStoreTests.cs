@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.Tests.Passwd;
@@ -88,21 +89,25 @@ public sealed class PasswdFileStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_second_lock_waits_until_the_first_is_released()
+    public async Task A_second_lock_waits_until_the_first_is_released_and_retries_on_the_given_clock()
     {
         // Given
-        var store = new PasswdFileStore(PasswdPath, Mode0640);
+        var clock = new FakeTimeProvider();
+        var store = new PasswdFileStore(PasswdPath, Mode0640, clock);
         var first = await store.LockAsync(CancellationToken.None);
 
-        // When
+        // When: the second finds the lock held, then the first is released while the clock stands still
         var second = store.LockAsync(CancellationToken.None);
-        await Task.Delay(200);
-        var waited = !second.IsCompleted;
+        var waitedWhileHeld = !second.IsCompleted;
         await first.DisposeAsync();
+        await Task.Delay(100); // real time: a retry on the system clock (2 ms) would have taken the lock by now
+        var waitedForTheClock = !second.IsCompleted;
+        clock.Advance(TimeSpan.FromMilliseconds(5));
         await using var acquired = await second.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Then
-        Assert.True(waited, "the second lock was granted while the first was held");
+        Assert.True(waitedWhileHeld, "the second lock was granted while the first was held");
+        Assert.True(waitedForTheClock, "the retry did not wait on the given clock");
     }
 
     [Fact]

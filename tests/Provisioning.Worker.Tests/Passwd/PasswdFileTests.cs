@@ -62,7 +62,7 @@ public class PasswdFileTests
         var file = PasswdFile.Parse(Bytes($"{_hashA}\n:{_hashB}\nnohash:\n\u0001ctl:{_hashA}\n"));
 
         // When
-        var malformed = file.MalformedLines;
+        var malformed = file.Lines.Where(l => l.Kind == PasswdLineKind.Malformed).ToList();
 
         // Then
         Assert.Equal([1, 2, 3, 4], malformed.Select(l => l.Number));

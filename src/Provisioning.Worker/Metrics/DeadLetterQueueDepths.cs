@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.DeadLetters;
 using Provisioning.Worker.Devices;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace Provisioning.Worker.Metrics;
 
@@ -10,17 +10,16 @@ namespace Provisioning.Worker.Metrics;
 /// Depths of the queues MassTransit dead-letters to beside the worker's queues, read with passive declares (no
 /// management API needed). A queue MassTransit has not created yet (it does so at the first fault) counts as empty.
 /// </summary>
-public sealed class DeadLetterQueues(IOptions<RabbitMqOptions> options) : IAsyncDisposable
+public sealed class DeadLetterQueueDepths(IOptions<RabbitMqOptions> options) : IAsyncDisposable
 {
     public static readonly IReadOnlyList<string> Names =
     [
-        $"{DeviceLifecycleService.RegisteredConsumer}_error",
-        $"{DeviceLifecycleService.RegisteredConsumer}_skipped",
-        $"{DeviceLifecycleService.DeletedConsumer}_error",
-        $"{DeviceLifecycleService.DeletedConsumer}_skipped",
+        DeviceLifecycleService.RegisteredConsumer + DeadLetterQueues.ErrorSuffix,
+        DeviceLifecycleService.RegisteredConsumer + DeadLetterQueues.SkippedSuffix,
+        DeviceLifecycleService.DeletedConsumer + DeadLetterQueues.ErrorSuffix,
+        DeviceLifecycleService.DeletedConsumer + DeadLetterQueues.SkippedSuffix,
     ];
 
-    private const ushort NotFound = 404;
     private IConnection? _connection;
 
     public async Task<IReadOnlyDictionary<string, long>> ReadDepthsAsync(CancellationToken cancellationToken)
@@ -29,16 +28,7 @@ public sealed class DeadLetterQueues(IOptions<RabbitMqOptions> options) : IAsync
         var depths = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var queue in Names)
         {
-            // A 404 closes the channel: one channel per queue.
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-            try
-            {
-                depths[queue] = (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).MessageCount;
-            }
-            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == NotFound)
-            {
-                depths[queue] = 0;
-            }
+            depths[queue] = await QueueProbe.MessageCountAsync(connection, queue, cancellationToken) ?? 0;
         }
 
         return depths;
