@@ -72,8 +72,10 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     /// reason 135 (not authorized); a SUBACK would prove nothing, since its acl_file never refuses a subscription
     /// (it filters deliveries instead: eclipse-mosquitto/mosquitto#2042).
     /// The probe ends when the reload's time is up (<paramref name="left"/>), whatever it waits for: a frozen broker
-    /// (SIGSTOP) still completes TCP handshakes from its listen backlog and answers nothing, and MQTTnet bounds only the
-    /// CONNACK by its own timeout, not the PUBACK (tests/Provisioning.Worker.IntegrationTests/Faults/FrozenBrokerReloaderTests.cs).
+    /// (SIGSTOP) still completes TCP handshakes from its listen backlog and answers nothing, and MQTTnet applies its own
+    /// timeout (WithTimeout) only when the caller's token cannot be cancelled, never to the PUBACK; the projection's
+    /// token can, so the probe waited for as long as the broker stayed frozen, /health/ready saw no failure
+    /// (tests/Provisioning.Worker.Tests/Projection/ClockJumpReloadTests.cs, docs/fault-suite.md "Mosquitto frozen").
     /// </summary>
     private async Task<(string? Refusal, bool NotListening)> TryProbeAsync(MosquittoOptions settings, ProbeCredential probe, bool proveTopics, TimeSpan left, CancellationToken cancellationToken)
     {

@@ -22,6 +22,9 @@ public sealed class ClockJumpReloadTests : IDisposable
     private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
     private readonly Process _broker;
 
+    /// <summary>A token that can be cancelled, as the projection's is: MQTTnet then applies no timeout of its own.</summary>
+    private readonly CancellationTokenSource _stopping = new();
+
     public ClockJumpReloadTests()
     {
         _silent.Start();
@@ -38,7 +41,7 @@ public sealed class ClockJumpReloadTests : IDisposable
         var clock = new SteppedWallClock(new FakeTimeProvider());
         var reloader = await ReloaderAsync(clock);
         await WaitUntilCatchingSigHupAsync();
-        var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, CancellationToken.None);
+        var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, _stopping.Token);
 
         // When: the wall clock steps forward, then back, by hours; the monotonic clock stays just short of the timeout
         clock.Step = TimeSpan.FromHours(5);
@@ -65,7 +68,7 @@ public sealed class ClockJumpReloadTests : IDisposable
         var clock = new FakeTimeProvider();
         var reloader = await ReloaderAsync(clock);
         await WaitUntilCatchingSigHupAsync();
-        var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, CancellationToken.None);
+        var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, _stopping.Token);
         await Task.Delay(300);
 
         // When: the process was suspended for hours
@@ -79,6 +82,8 @@ public sealed class ClockJumpReloadTests : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
+        _stopping.Dispose();
         _broker.Kill();
         _broker.WaitForExit();
         _broker.Dispose();
