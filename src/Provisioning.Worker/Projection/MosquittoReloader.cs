@@ -59,7 +59,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             if (clock.GetElapsedTime(started) >= settings.ReloadTimeout)
             {
                 throw new MosquittoUnavailableException(
-                    $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
+                    $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} failed ({refusal}).");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2 * attempt, 50)), clock, cancellationToken);
@@ -116,9 +116,10 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             await client.DisconnectAsync(cancellationToken: probeToken);
             return (denied, false);
         }
-        catch (OperationCanceledException) when (timeUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception) when (timeUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return ($"no answer within the {settings.ReloadTimeout.TotalSeconds:0.#} s (is the broker frozen or overloaded?)", false);
+            // MQTTnet reports its cancelled CONNECT as "Connection closed": the cause is the time, say so.
+            return ("no answer in time: is the broker stopped or overloaded?", false);
         }
         catch (MQTTnet.Adapter.MqttConnectingFailedException e)
         {

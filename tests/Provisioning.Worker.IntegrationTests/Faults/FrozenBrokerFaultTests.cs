@@ -74,10 +74,18 @@ public sealed class FrozenBrokerFaultTests(ServiceEndpoints endpoints, ITestOutp
         // When: frozen while nothing is due, then the load comes back
         await world.Broker.FreezeAsync();
         var frozen = Stopwatch.StartNew();
-        var (idleStatus, _) = await WorkerHttp.GetAsync(address, "/health/ready");
+
+        // Then: not ready while idle already (kill(pid, 0) succeeds on a stopped process; /proc tells the state)
+        var (idleStatus, idleBody) = await WorkerHttp.PollAsync(
+            address,
+            "/health/ready",
+            (s, b) => s == HttpStatusCode.ServiceUnavailable && WorkerHttp.Checks(b).TryGetValue("mosquitto-reload", out var check) && check.Description.Contains("is stopped", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+        var idleUnready = frozen.Elapsed;
+        Assert.True(idleStatus == HttpStatusCode.ServiceUnavailable, $"/health/ready stayed {(int)idleStatus} with an idle Mosquitto frozen for {idleUnready.TotalSeconds:0.0} s: {idleBody}");
         await using var load = new LoadGenerator(world.Bus, "mqidle-b", devices: 40, TimeSpan.FromMilliseconds(15), seed: 9003).Start();
 
-        // Then
+        // and when a reload is due
         var (unready, failing) = await ExpectReloadNamedUnreadyAsync(world, address, frozen);
         await FreezeUntilAsync(frozen);
         var duringFreeze = load.Published.Select(m => m.Id).ToHashSet();
@@ -87,7 +95,7 @@ public sealed class FrozenBrokerFaultTests(ServiceEndpoints endpoints, ITestOutp
         await world.Broker.ThawAsync();
 
         await RecoverAsync(world, worker, address, load, "Mosquitto frozen (SIGSTOP) while idle when a reload is due", () => [.. earlier, .. load.Published], clock);
-        output.WriteLine($"/health/ready while frozen and idle: {(int)idleStatus}; 503 after {unready.TotalSeconds:0.0} s frozen ({failing}); {failures} failed cycles while frozen; signals pending at SIGCONT: {pending}");
+        output.WriteLine($"/health/ready while frozen and idle: {(int)idleStatus} after {idleUnready.TotalSeconds:0.0} s; 503 after {unready.TotalSeconds:0.0} s frozen ({failing}); {failures} failed cycles while frozen; signals pending at SIGCONT: {pending}");
         Assert.NotEmpty(duringFreeze);
     }
 
@@ -104,8 +112,14 @@ public sealed class FrozenBrokerFaultTests(ServiceEndpoints endpoints, ITestOutp
         var failing = string.Join(",", WorkerHttp.Failing(body));
         Assert.Contains("mosquitto-reload", failing, StringComparison.Ordinal);
         Assert.True(unready < _reloadTimeout + TimeSpan.FromSeconds(5), $"/health/ready took {unready.TotalSeconds:0.0} s to report the frozen broker");
-        Assert.Contains("did not take the new files within 3 s", string.Concat(world.Workers.Select(w => w.Stdout)), StringComparison.Ordinal);
         output.WriteLine($"/health/ready {(int)status} after {unready.TotalSeconds:0.0} s frozen: {body}");
+
+        // and the reload that was due gives up at its timeout
+        await Waiting.UntilAsync(
+            () => Task.FromResult(string.Concat(world.Workers.Select(w => w.Stdout)).Contains("did not take the new files within 3 s", StringComparison.Ordinal)),
+            _reloadTimeout + TimeSpan.FromSeconds(10),
+            $"no reload gave up at its 3 s timeout within {(_reloadTimeout + TimeSpan.FromSeconds(10)).TotalSeconds} s of freeze\n{world.Diagnostics()}");
+        output.WriteLine($"a reload gave up at its timeout after {frozen.Elapsed.TotalSeconds:0.0} s frozen");
         return (unready, failing);
     }
 
