@@ -42,6 +42,7 @@ public sealed class ClockJumpReloadTests : IDisposable
         var reloader = await ReloaderAsync(clock);
         await WaitUntilCatchingSigHupAsync();
         var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, _stopping.Token);
+        await WaitUntilProbingAsync();
 
         // When: the wall clock steps forward, then back, by hours; the monotonic clock stays just short of the timeout
         clock.Step = TimeSpan.FromHours(5);
@@ -69,7 +70,7 @@ public sealed class ClockJumpReloadTests : IDisposable
         var reloader = await ReloaderAsync(clock);
         await WaitUntilCatchingSigHupAsync();
         var reload = reloader.ReloadAsync(ProbeCredential.New("provisioning-worker-probe", 1), proveTopics: false, _stopping.Token);
-        await Task.Delay(300);
+        await WaitUntilProbingAsync();
 
         // When: the process was suspended for hours
         clock.Advance(TimeSpan.FromHours(5));
@@ -104,6 +105,20 @@ public sealed class ClockJumpReloadTests : IDisposable
             ReloadTimeout = _reloadTimeout,
         };
         return new MosquittoReloader(Options.Create(options), clock, NullLogger<MosquittoReloader>.Instance);
+    }
+
+    /// <summary>
+    /// The probe's connection waits in the listener's backlog: the reload has taken its start time and armed its
+    /// deadline, so a jump from now on counts (a jump before it would only move the start).
+    /// </summary>
+    private async Task WaitUntilProbingAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!_silent.Pending())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the reload did not connect its probe");
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>bash installs its trap a moment after it starts; a SIGHUP before would kill it, and the reloader refuses to send it then.</summary>
