@@ -41,7 +41,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
         while (true)
         {
             attempt++;
-            var (refusal, notListening) = await TryProbeAsync(settings, probe, proveTopics, cancellationToken);
+            var (refusal, notListening) = await TryProbeAsync(settings, probe, proveTopics, settings.ReloadTimeout - clock.GetElapsedTime(started), cancellationToken);
             if (refusal is null)
             {
                 Log.Reloaded(logger, pid, clock.GetElapsedTime(started).TotalMilliseconds, attempt);
@@ -55,10 +55,10 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                     $"Mosquitto (pid {pid}) stopped listening at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} during the reload ({refusal}). Is the broker running?");
             }
 
-            if (clock.GetElapsedTime(started) > settings.ReloadTimeout)
+            if (clock.GetElapsedTime(started) >= settings.ReloadTimeout)
             {
                 throw new MosquittoUnavailableException(
-                    $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} was refused ({refusal}).");
+                    $"Mosquitto (pid {pid}) did not take the new files within {settings.ReloadTimeout.TotalSeconds:0.#} s: the probe as '{settings.ProbeUsername}' at {settings.EffectiveProbeHost}:{settings.EffectiveProbePort} failed ({refusal}).");
             }
 
             await Task.Delay(_probeRetry.Delay(attempt), clock, cancellationToken);
@@ -70,9 +70,17 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     /// was refused. The publish is QoS 1 over MQTT 5: Mosquitto answers a publish its acl_file denies with PUBACK
     /// reason 135 (not authorized); a SUBACK would prove nothing, since its acl_file never refuses a subscription
     /// (it filters deliveries instead: eclipse-mosquitto/mosquitto#2042).
+    /// The probe ends when the reload's time is up (<paramref name="left"/>), whatever it waits for: a frozen broker
+    /// (SIGSTOP) still completes TCP handshakes from its listen backlog and answers nothing, and MQTTnet applies its own
+    /// timeout (WithTimeout) only when the caller's token cannot be cancelled, never to the PUBACK; the projection's
+    /// token can, so the probe waited for as long as the broker stayed frozen, /health/ready saw no failure
+    /// (tests/Provisioning.Worker.Tests/Projection/ClockJumpReloadTests.cs, docs/fault-suite.md "Mosquitto frozen").
     /// </summary>
-    private static async Task<(string? Refusal, bool NotListening)> TryProbeAsync(MosquittoOptions settings, ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
+    private async Task<(string? Refusal, bool NotListening)> TryProbeAsync(MosquittoOptions settings, ProbeCredential probe, bool proveTopics, TimeSpan left, CancellationToken cancellationToken)
     {
+        using var timeUp = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeUp.Token);
+        var probeToken = linked.Token;
         using var client = _clientFactory.CreateMqttClient();
         var clientOptions = new MqttClientOptionsBuilder()
             .WithTcpServer(settings.EffectiveProbeHost, settings.EffectiveProbePort)
@@ -84,7 +92,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             .Build();
         try
         {
-            var result = await client.ConnectAsync(clientOptions, cancellationToken);
+            var result = await client.ConnectAsync(clientOptions, probeToken);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
                 return (result.ResultCode.ToString(), false);
@@ -97,15 +105,20 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
                     .WithTopic(probe.Topic)
                     .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
                     .Build();
-                var published = await client.PublishAsync(message, cancellationToken);
+                var published = await client.PublishAsync(message, probeToken);
                 if (published.ReasonCode is not (MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers))
                 {
                     denied = $"the publish to this reload's topic was answered {published.ReasonCode}: the new acl_file is not in effect";
                 }
             }
 
-            await client.DisconnectAsync(cancellationToken: cancellationToken);
+            await client.DisconnectAsync(cancellationToken: probeToken);
             return (denied, false);
+        }
+        catch (Exception) when (timeUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // MQTTnet reports its cancelled CONNECT as "Connection closed": the cause is the time, say so.
+            return ("no answer in time: is the broker stopped or overloaded?", false);
         }
         catch (MQTTnet.Adapter.MqttConnectingFailedException e)
         {

@@ -10,19 +10,40 @@ namespace Provisioning.Worker.Projection;
 public static class SignalDisposition
 {
     /// <summary>True or false when <c>/proc</c> tells; null when it cannot be read (not Linux, another pid namespace).</summary>
-    public static bool? Catches(int pid, int signal)
+    public static bool? Catches(int pid, int signal) => Status(pid) is { } status ? CatchesIn(status, signal) : null;
+
+    /// <summary>
+    /// True when the process is stopped (SIGSTOP, or a debugger): alive to <c>kill(pid, 0)</c>, its port still
+    /// completing TCP handshakes, but it answers nothing and a signal to it stays pending. Null when <c>/proc</c> does not tell.
+    /// </summary>
+    public static bool? Stopped(int pid) => Status(pid) is { } status ? StoppedIn(status) : null;
+
+    /// <summary>Reads the <c>State</c> line of a <c>/proc/&lt;pid&gt;/status</c> text: <c>T</c> stopped, <c>t</c> stopped by a tracer.</summary>
+    public static bool? StoppedIn(string status)
     {
-        string status;
+        ArgumentNullException.ThrowIfNull(status);
+        foreach (var line in status.AsSpan().EnumerateLines())
+        {
+            if (line.StartsWith("State:", StringComparison.Ordinal))
+            {
+                var state = line["State:".Length..].Trim();
+                return state.Length > 0 && state[0] is 'T' or 't';
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Status(int pid)
+    {
         try
         {
-            status = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status");
+            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-
-        return CatchesIn(status, signal);
     }
 
     /// <summary>Reads the <c>SigCgt</c> line of a <c>/proc/&lt;pid&gt;/status</c> text; null when it has none.</summary>

@@ -125,7 +125,7 @@ public sealed class PasswdAndBrokerFaultTests(ServiceEndpoints endpoints, ITestO
     }
 
     /// <summary>No CredentialsIssued or CredentialsRevoked answered a message published while the fault lasted.</summary>
-    private static void AssertNoChangeAnnounced(FaultWorld world, IReadOnlySet<Guid> published)
+    internal static void AssertNoChangeAnnounced(FaultWorld world, IReadOnlySet<Guid> published)
     {
         var early = world.Replies.All
             .Where(r => r.InitiatorId is { } id && published.Contains(id) && r.Type is nameof(CredentialsIssued) or nameof(CredentialsRevoked))

@@ -105,6 +105,29 @@ public sealed class MosquittoBroker : IAsyncDisposable
         await WaitUntilListeningAsync();
     }
 
+    /// <summary>
+    /// SIGSTOP: the process stays, its pid file and port stay, the kernel still completes TCP handshakes into the
+    /// listen backlog and keeps signals pending, but nothing is answered or handled until <see cref="ThawAsync"/>.
+    /// </summary>
+    public async Task FreezeAsync() => await SignalAsync("-STOP");
+
+    /// <summary>SIGCONT: the broker runs again and handles what waited (one pending SIGHUP at most: standard signals do not queue).</summary>
+    public async Task ThawAsync() => await SignalAsync("-CONT");
+
+    /// <summary>The broker's state from <c>/proc/&lt;pid&gt;/status</c> ("T (stopped)" while frozen).</summary>
+    public string State => File.ReadAllText($"/proc/{_process.Id.ToString(CultureInfo.InvariantCulture)}/status")
+        .Split('\n').First(l => l.StartsWith("State:", StringComparison.Ordinal))["State:".Length..].Trim();
+
+    /// <summary>How many reloads the broker logged so far ("Reloading config").</summary>
+    public int LoggedReloads => CountReloads();
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = _process.Id.ToString(CultureInfo.InvariantCulture);
+        var kill = await ProcessRunner.RunAsync("kill", [signal, pid]);
+        Assert.True(kill.ExitCode == 0, $"kill {signal} {pid} failed: {kill}");
+    }
+
     private static Process Launch(string mosquitto, string conf)
     {
         var info = new ProcessStartInfo(mosquitto) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
