@@ -15,6 +15,12 @@ public static class DeadLetterExitCodes
     /// <summary>The broker cannot be reached, refuses the connection, or dropped it: nothing more was moved.</summary>
     public const int BrokerUnavailable = 3;
 
+    /// <summary>
+    /// The broker blocks publishers (<c>connection.blocked</c>: a memory or disk alarm): the copy was not taken, the message
+    /// stays in the dead-letter queue. Replay again once the alarm clears.
+    /// </summary>
+    public const int BrokerBlocked = 4;
+
     /// <summary>Interrupted (Ctrl+C): what was not yet acknowledged stays in the dead-letter queue.</summary>
     public const int Interrupted = 130;
 }
