@@ -79,6 +79,7 @@ public static class DeadLettersCommand
 
     private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr)
     {
+        private static readonly TimeSpan AbortTimeout = TimeSpan.FromSeconds(2);
         private Uri? _uri;
         private IConnection? _connection;
 
@@ -94,7 +95,17 @@ public static class DeadLettersCommand
                 await using var connection = await BrokerConnector.ConnectAsync(_uri, $"provisioning dead-letters {verb}", ct);
                 _connection = connection;
                 await using var reader = await DeadLetterQueueReader.OpenAsync(connection, queue, ct);
-                return await action(reader, ct);
+                try
+                {
+                    return await action(reader, ct);
+                }
+                catch (DeadLetterToolException e) when (e.ExitCode is DeadLetterExitCodes.BrokerBlocked or DeadLetterExitCodes.BrokerUnavailable)
+                {
+                    // A broker that blocks or stopped answering does not answer a close either: closing the channel and
+                    // the connection would wait out their timeouts (over a minute), then fail.
+                    await connection.AbortAsync(AbortTimeout);
+                    throw;
+                }
             }
             catch (InvalidConfigurationException e)
             {
@@ -145,7 +156,7 @@ public static class DeadLettersCommand
         {
             var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username);
+            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username, BrokerConnector.Describe(_uri!), TimeProvider.System);
             var moved = 0;
             var prefix = dryRun ? "would replay" : "replayed";
             while ((limit is null || moved < limit) && await reader.NextAsync(ct) is { } letter)
