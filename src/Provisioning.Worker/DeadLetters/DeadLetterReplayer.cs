@@ -58,7 +58,7 @@ public sealed class DeadLetterReplayer
             {
                 confirmation.Cancel();
                 var reason = await _blocked.Task;
-                throw new DeadLetterToolException(DeadLetterExitCodes.BrokerBlocked, $"RabbitMQ at {_broker} blocks publishers ({DeadLetterFormat.Printable(reason, 200)}: a memory or disk alarm); the copy of message {DeadLetterFormat.Id(letter)} was not taken and it stays in {_reader.Queue}. Replay again once the alarm clears (rabbitmq-diagnostics alarms).");
+                throw new DeadLetterToolException(DeadLetterExitCodes.BrokerBlocked, $"RabbitMQ at {_broker} blocks publishers ({DeadLetterFormat.Printable(reason, 200)}: a memory or disk alarm); the copy of message {DeadLetterFormat.Id(letter)} was not confirmed and it stays in {_reader.Queue} (the copy may still arrive when the alarm clears: the inbox absorbs it). Replay again once the alarm clears (rabbitmq-diagnostics alarms).");
             }
 
             await publish;
