@@ -30,7 +30,8 @@ the tool: $PROVISIONING_WORKER_DLL when set (a deployed worker), else built from
 
 exit codes: 0 done; 1 a --message-id is not in the queue (the others were handled); 2 bad arguments or
   configuration, the queue (or the one to replay to) does not exist or is not a dead-letter queue; 3 RabbitMQ
-  unreachable, refused the connection or dropped it; 4 the tool could not be built; 130 interrupted.
+  unreachable, refused the connection or dropped it; 4 the tool could not be built; 5 RabbitMQ blocks
+  publishers (a memory or disk alarm); 130 interrupted.
   Whatever happens, a message is removed from the dead-letter queue only once it is safe elsewhere (replay)
   or printed (purge).
 USAGE

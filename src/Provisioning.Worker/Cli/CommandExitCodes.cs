@@ -24,6 +24,13 @@ public static class CommandExitCodes
     /// </summary>
     public const int Unavailable = 3;
 
+    /// <summary>
+    /// <c>dead-letters replay</c>: the broker blocks publishers (<c>connection.blocked</c>: a memory or disk alarm); the
+    /// copy was not taken, the message stays in the dead-letter queue. Replay again once the alarm clears. Not 4:
+    /// scripts/replay-dead-letters.sh uses 4 for "the tool could not be built".
+    /// </summary>
+    public const int BrokerBlocked = 5;
+
     /// <summary><c>dead-letters</c> interrupted (Ctrl+C): what was not yet acknowledged stays in the dead-letter queue.</summary>
     public const int Interrupted = 130;
 }

@@ -80,6 +80,7 @@ public static class DeadLettersCommand
 
     private sealed class Session(IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider clock)
     {
+        private static readonly TimeSpan _abortTimeout = TimeSpan.FromSeconds(2);
         private Uri? _uri;
         private IConnection? _connection;
 
@@ -95,7 +96,17 @@ public static class DeadLettersCommand
                 await using var connection = await BrokerConnector.ConnectAsync(_uri, $"provisioning dead-letters {verb}", ct);
                 _connection = connection;
                 await using var reader = await DeadLetterQueueReader.OpenAsync(connection, queue, ct);
-                return await action(reader, ct);
+                try
+                {
+                    return await action(reader, ct);
+                }
+                catch (DeadLetterToolException e) when (e.ExitCode is CommandExitCodes.BrokerBlocked or CommandExitCodes.Unavailable)
+                {
+                    // A broker that blocks or stopped answering does not answer a close either: closing the channel and
+                    // the connection would wait out their timeouts (over a minute), then fail.
+                    await connection.AbortAsync(_abortTimeout);
+                    throw;
+                }
             }
             catch (InvalidConfigurationException e)
             {
@@ -146,7 +157,7 @@ public static class DeadLettersCommand
         {
             var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username, clock);
+            var replayer = new DeadLetterReplayer(_connection!, reader, RabbitMqUri.Credentials(_uri!).Username, BrokerConnector.Describe(_uri!), clock);
             var moved = 0;
             var prefix = dryRun ? "would replay" : "replayed";
             while ((limit is null || moved < limit) && await reader.NextAsync(ct) is { } letter)

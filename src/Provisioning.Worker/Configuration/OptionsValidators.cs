@@ -136,6 +136,11 @@ internal sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOption
             failures.Add($"{S}:RetryMinInterval and {S}:RetryMaxInterval must be positive with min <= max.");
         }
 
+        if (options.Heartbeat < TimeSpan.Zero || options.Heartbeat > TimeSpan.FromSeconds(ushort.MaxValue))
+        {
+            failures.Add($"{S}:Heartbeat is {options.Heartbeat}; it must be between 00:00:00 (off) and {TimeSpan.FromSeconds(ushort.MaxValue)}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

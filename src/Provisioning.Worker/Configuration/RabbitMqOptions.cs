@@ -25,6 +25,14 @@ public sealed class RabbitMqOptions
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The AMQP heartbeat the worker asks for (the broker's, 60 s by default, applies if lower). The client gives a
+    /// connection up after two missed beats: how long a silent path to RabbitMQ (packets dropped, no RST or FIN) goes
+    /// unnoticed, with the bus reported healthy and the consumers' messages held (found by the black-hole fault
+    /// scenario, tests/…/Faults/RabbitMqHangFaultTests.cs). Zero turns heartbeats off.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How many times a redelivered message (one that was in flight when a worker stopped or died) may be started again
     /// without completing before it is dead-lettered to <c>_error</c> unprocessed: the bound on a crash loop.
     /// </summary>

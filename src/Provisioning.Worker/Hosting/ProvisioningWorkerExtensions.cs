@@ -103,13 +103,15 @@ public static class ProvisioningWorkerExtensions
             bus.AddConsumer<DeviceDeletedConsumer, DeviceDeletedConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                var uri = new Uri(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Uri);
+                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                var uri = new Uri(options.Uri);
                 var (username, password) = RabbitMqUri.Credentials(uri);
                 rabbit.Host(uri.Host, RabbitMqUri.Port(uri), RabbitMqUri.VirtualHost(uri), host =>
                 {
                     host.Username(username);
                     host.Password(password);
                     host.PublisherConfirmation = true;
+                    host.Heartbeat(options.Heartbeat);
                     if (RabbitMqUri.IsTls(uri))
                     {
                         host.UseSsl(ssl => ssl.ServerName = uri.Host);

@@ -135,6 +135,16 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         await StartServerAsync();
     }
 
+    /// <summary>
+    /// <c>rabbitmqctl set_vm_memory_high_watermark</c>: a fraction below the node's use raises the memory alarm, and
+    /// every connection that publishes is blocked (<c>connection.blocked</c>) until a fraction above it clears it.
+    /// </summary>
+    public async Task SetMemoryHighWatermarkAsync(double fraction)
+    {
+        var result = await CtlAsync("set_vm_memory_high_watermark", fraction.ToString("0.#########", CultureInfo.InvariantCulture));
+        Assert.True(result.ExitCode == 0, $"rabbitmqctl set_vm_memory_high_watermark failed: {result}\n{Log}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_server is { HasExited: false })
