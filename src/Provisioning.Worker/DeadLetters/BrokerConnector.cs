@@ -17,16 +17,9 @@ public static class BrokerConnector
 
     public static async Task<IConnection> ConnectAsync(Uri uri, string clientName, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory
-        {
-            Uri = uri,
-            ClientProvidedName = clientName,
-            // A tool run by hand: report the outage rather than wait it out, and never resume on a new connection
-            // whose channel would not hold the messages this one read.
-            AutomaticRecoveryEnabled = false,
-            TopologyRecoveryEnabled = false,
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(10),
-        };
+        // A tool run by hand: report the outage rather than wait it out, and never resume on a new connection whose
+        // channel would not hold the messages this one read (the factory does not recover).
+        var factory = RabbitMqUri.ConnectionFactory(uri, clientName, TimeSpan.FromSeconds(10));
         try
         {
             return await factory.CreateConnectionAsync(cancellationToken);

@@ -52,24 +52,7 @@ public sealed class DeadLetterQueueDepths(IOptions<RabbitMqOptions> options) : I
 
         await DisposeAsync();
         var uri = new Uri(options.Value.Uri);
-        var (username, password) = RabbitMqUri.Credentials(uri);
-        var factory = new ConnectionFactory
-        {
-            HostName = uri.Host,
-            Port = RabbitMqUri.Port(uri),
-            VirtualHost = RabbitMqUri.VirtualHost(uri),
-            UserName = username,
-            Password = password,
-            ClientProvidedName = "provisioning-worker-metrics",
-            AutomaticRecoveryEnabled = false,
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
-        };
-        if (RabbitMqUri.IsTls(uri))
-        {
-            factory.Ssl = new SslOption { Enabled = true, ServerName = uri.Host };
-        }
-
-        _connection = await factory.CreateConnectionAsync(cancellationToken);
+        _connection = await RabbitMqUri.ConnectionFactory(uri, "provisioning-worker-metrics", TimeSpan.FromSeconds(5)).CreateConnectionAsync(cancellationToken);
         return _connection;
     }
 }

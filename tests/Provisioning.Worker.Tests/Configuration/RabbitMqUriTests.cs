@@ -17,4 +17,19 @@ public class RabbitMqUriTests
         Assert.Equal(port, RabbitMqUri.Port(parsed));
         Assert.Equal((user, password), RabbitMqUri.Credentials(parsed));
     }
+
+    [Theory]
+    [InlineData("rabbitmq://u%40x:p%3Aw@host:5673/tenant-a", false)]
+    [InlineData("amqps://u%40x:p%3Aw@host:5673/tenant-a", true)]
+    public void The_one_connection_factory_takes_every_scheme_and_never_recovers_on_its_own(string uri, bool tls)
+    {
+        var factory = RabbitMqUri.ConnectionFactory(new Uri(uri), "a tool", TimeSpan.FromSeconds(7));
+
+        Assert.Equal(("host", 5673, "tenant-a", "u@x", "p:w"), (factory.HostName, factory.Port, factory.VirtualHost, factory.UserName, factory.Password));
+        Assert.Equal(tls, factory.Ssl.Enabled);
+        Assert.Equal("a tool", factory.ClientProvidedName);
+        Assert.Equal(TimeSpan.FromSeconds(7), factory.RequestedConnectionTimeout);
+        Assert.False(factory.AutomaticRecoveryEnabled);
+        Assert.False(factory.TopologyRecoveryEnabled);
+    }
 }
