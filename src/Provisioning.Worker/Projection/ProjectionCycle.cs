@@ -110,10 +110,18 @@ public sealed class ProjectionCycle(
         var snapshotXmin = (long)(await xminCommand.ExecuteScalarAsync(cancellationToken))!;
         var read = await _feed.ReadAsync(connection, snapshotXmin, full, cancellationToken);
 
-        // Same snapshot: every reply listed here belongs to a change that the read above returned or an earlier cycle applied.
-        var awaiting = await ReplyRelease.AwaitingAsync(connection, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return (read, awaiting);
+        try
+        {
+            // Same snapshot: every reply listed here belongs to a change that the read above returned or an earlier cycle applied.
+            var awaiting = await ReplyRelease.AwaitingAsync(connection, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return (read, awaiting);
+        }
+        catch
+        {
+            await read.Devices.DisposeAsync(); // a full read's spool file: the caller never receives it to dispose
+            throw;
+        }
     }
 
     private async Task<int> ReleaseAsync(NpgsqlConnection connection, long snapshotXmin, IReadOnlyList<long> awaiting, CancellationToken cancellationToken)
