@@ -139,11 +139,12 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
                 .Column("initiator_id", NpgsqlDbType.Uuid, o => o.InitiatorId)
                 .Column("awaits_broker", NpgsqlDbType.Boolean, o => o.AwaitsBroker)
                 .Column("created_at", NpgsqlDbType.TimestampTz, o => o.CreatedAt)
-                .Column("attempts", NpgsqlDbType.Integer, o => o.Attempts)
-                .Column("next_attempt_at", NpgsqlDbType.TimestampTz, o => o.NextAttemptAt);
+                .Column("attempts", NpgsqlDbType.Integer, o => o.Attempts);
 
-            // In list order: the outbox id is the order in which replies to one device are sent.
-            batch.BatchCommands.Add(outbox.Command($"INSERT INTO outbox ({outbox.Names}) SELECT {outbox.Names} FROM {outbox.Source} ORDER BY n"));
+            // In list order: the outbox id is the order in which replies to one device are sent. Due at once by
+            // PostgreSQL's clock, which every instance's dispatcher compares it with (OutboxDispatcher.ClaimAsync).
+            batch.BatchCommands.Add(outbox.Command(
+                $"INSERT INTO outbox ({outbox.Names}, next_attempt_at) SELECT {outbox.Names}, statement_timestamp() FROM {outbox.Source} ORDER BY n"));
         }
 
         if (batch.BatchCommands.Count > 0)

@@ -82,9 +82,9 @@ public sealed partial class OutboxDispatcher(
 
         foreach (var (row, error) in failed)
         {
-            var retryAt = clock.GetUtcNow() + _redelivery.Delay(row.Attempts);
+            var retryAfter = _redelivery.Delay(row.Attempts);
             await db.Database.ExecuteSqlAsync(
-                $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = {retryAt}, last_error = {error} WHERE id = {row.Id} AND lease_expires_at = {row.LeaseExpiresAt}",
+                $"UPDATE outbox SET lease_expires_at = NULL, next_attempt_at = statement_timestamp() + {retryAfter}, last_error = {error} WHERE id = {row.Id} AND lease_expires_at = {row.LeaseExpiresAt}",
                 CancellationToken.None);
             Log.DeliveryFailed(logger, row.Id, row.MessageType, row.Attempts, error);
             metrics.ReplyDeliveryFailed(row.MessageType);
@@ -111,18 +111,20 @@ public sealed partial class OutboxDispatcher(
     /// the whole outbox per row. It is written <c>&lt;=</c> (the same rows as <c>=</c>: no row of a device is below its
     /// minimum) because the planner takes an equality with a subquery for very selective and then prefers reading every
     /// ready row and sorting them to reading in id order and stopping at the batch size.
+    /// Lease and retry times are PostgreSQL's (<c>statement_timestamp()</c>), never an instance's wall clock: they are
+    /// compared across instances, and an instance whose clock was stepped forward took the live leases of the others
+    /// and sent their replies a second time (tests/…/Outbox/OutboxDispatcherTests, docs/fault-suite.md "Clock jumps").
     /// </remarks>
     private async Task<List<OutboxMessage>> ClaimAsync(ProvisioningDbContext db, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var leaseUntil = now + _options.OutboxLease;
         return await db.Outbox
             .FromSql(
                 $"""
-                UPDATE outbox SET lease_expires_at = {leaseUntil}, attempts = attempts + 1
+                UPDATE outbox SET lease_expires_at = statement_timestamp() + {_options.OutboxLease}, attempts = attempts + 1
                 WHERE id = ANY(ARRAY(
                     SELECT o.id FROM outbox o
-                    WHERE NOT o.awaits_broker AND o.next_attempt_at <= {now} AND (o.lease_expires_at IS NULL OR o.lease_expires_at < {now})
+                    WHERE NOT o.awaits_broker AND o.next_attempt_at <= statement_timestamp()
+                      AND (o.lease_expires_at IS NULL OR o.lease_expires_at < statement_timestamp())
                       AND o.id <= (SELECT min(head.id) FROM outbox head WHERE head.tenant_id = o.tenant_id AND head.device_id = o.device_id)
                     ORDER BY o.id
                     LIMIT {_options.OutboxBatchSize}

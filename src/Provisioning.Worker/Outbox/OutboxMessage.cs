@@ -40,8 +40,10 @@ public sealed class OutboxMessage
 
     public int Attempts { get; set; }
 
+    /// <summary>When the row may be sent (again), by PostgreSQL's clock; set by the database, not by an instance.</summary>
     public DateTimeOffset NextAttemptAt { get; set; }
 
+    /// <summary>Until when an instance holds the row, by PostgreSQL's clock.</summary>
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 
     public string? LastError { get; set; }

@@ -27,7 +27,6 @@ public static class OutboxWriter
             InitiatorId = inReplyTo,
             AwaitsBroker = awaitsBroker,
             CreatedAt = now,
-            NextAttemptAt = now,
         };
 }
 

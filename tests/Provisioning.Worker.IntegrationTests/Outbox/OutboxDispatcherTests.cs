@@ -21,7 +21,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
     public async Task A_send_that_is_never_confirmed_is_abandoned_when_its_lease_runs_out_and_the_reply_still_goes_out()
     {
         // Given: replies for two devices ready, a broker that never confirms the first send it gets, and the
-        // dispatcher's clock in the test's hand (set past the database's now, which made the replies ready)
+        // dispatcher's clock in the test's hand (it times the send; the lease's and the retry's times are the database's)
         await using var database = await TestDatabase.CreateAsync(endpoints);
         var sender = new SenderLosingFirstConfirm();
         var clock = new FakeTimeProvider();
@@ -29,7 +29,6 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         await provider.GetRequiredService<ProvisioningDbContext>().Database.MigrateAsync();
         var replies = new[] { await InsertReadyReplyAsync(database.ConnectionString, "d0001"), await InsertReadyReplyAsync(database.ConnectionString, "d0002") };
         var dispatcher = provider.GetRequiredService<OutboxDispatcher>();
-        clock.SetUtcNow(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1));
 
         // When: both are sent, then the clock moves to just before the lease's end, then to its end
         await dispatcher.StartAsync(CancellationToken.None);
@@ -47,7 +46,8 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
             clock.Advance(TimeSpan.FromMilliseconds(1));
             Assert.True(sender.Abandoned, "the send was not abandoned when its lease ran out");
 
-            // the retry is due after the redelivery backoff (capped at MaxBackoff) on the same clock
+            // the retry is due after the redelivery backoff (capped at MaxBackoff), by the database's clock; the fake
+            // clock ends the dispatcher's waits between rounds
             await UntilAsync(
                 async () =>
                 {
@@ -64,6 +64,52 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
             // A send still hanging is abandoned once this runs out.
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await dispatcher.StopAsync(stop.Token);
+        }
+    }
+
+    /// <summary>
+    /// Two instances on one database, one of them with its wall clock stepped an hour ahead (NTP correcting a large
+    /// offset, a restored VM). Lease times used to come from each instance's clock, so the stepped one saw every live
+    /// lease of the other as long expired, took the rows and sent their replies a second time.
+    /// </summary>
+    [Fact]
+    public async Task An_instance_whose_wall_clock_was_stepped_forward_leaves_the_live_lease_of_another_alone()
+    {
+        // Given: instance A holds the lease of a reply whose send hangs (a minute's lease), and instance B, whose wall
+        // clock is an hour ahead, runs beside it
+        await using var database = await TestDatabase.CreateAsync(endpoints);
+        var hanging = new SenderLosingFirstConfirm();
+        var recording = new RecordingSender();
+        await using var first = Services(database.ConnectionString, hanging, TimeProvider.System, TimeSpan.FromMinutes(1));
+        await using var second = Services(database.ConnectionString, recording, new WallClockAhead(TimeSpan.FromHours(1)), TimeSpan.FromMinutes(1));
+        await first.GetRequiredService<ProvisioningDbContext>().Database.MigrateAsync();
+        var held = await InsertReadyReplyAsync(database.ConnectionString, "d0001");
+        var instanceA = first.GetRequiredService<OutboxDispatcher>();
+        var instanceB = second.GetRequiredService<OutboxDispatcher>();
+        await instanceA.StartAsync(CancellationToken.None);
+        try
+        {
+            await UntilAsync(() => hanging.Attempts.Count == 1, "instance A did not claim the reply", hanging);
+
+            // When: B starts and a reply to another device arrives, which only B can take (A waits on its hung send)
+            await instanceB.StartAsync(CancellationToken.None);
+            var next = await InsertReadyReplyAsync(database.ConnectionString, "d0002");
+            await Eventually.TrueAsync(
+                () => recording.Sent.Any(row => row.MessageId == next),
+                TimeSpan.FromSeconds(30),
+                "instance B did not deliver the reply to the other device",
+                () => $"B sent: {string.Join(", ", recording.Sent.Select(row => row.DeviceId))}");
+
+            // Then: B claimed while A's lease was live and left that row alone; A still holds it
+            Assert.DoesNotContain(recording.Sent, row => row.MessageId == held);
+            Assert.Equal(1, await CountAsync(database.ConnectionString, "SELECT count(*) FROM outbox WHERE lease_expires_at > now()"));
+            Assert.Equal([held], hanging.Attempts);
+        }
+        finally
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await instanceB.StopAsync(stop.Token);
+            await instanceA.StopAsync(stop.Token);
         }
     }
 
@@ -134,7 +180,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         }
     }
 
-    private static ServiceProvider Services(string connectionString, IReplySender sender, TimeProvider clock)
+    private static ServiceProvider Services(string connectionString, IReplySender sender, TimeProvider clock, TimeSpan? lease = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -147,7 +193,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         services.AddSingleton(sender);
         services.Configure<ProvisioningOptions>(options =>
         {
-            options.OutboxLease = _lease;
+            options.OutboxLease = lease ?? _lease;
             options.PollInterval = TimeSpan.FromMilliseconds(100);
             options.MaxBackoff = TimeSpan.FromMilliseconds(200);
         });
@@ -194,6 +240,12 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The system's clock and timers, with the wall clock <paramref name="step"/> ahead.</summary>
+    private sealed class WallClockAhead(TimeSpan step) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + step;
     }
 
     /// <summary>

@@ -28,7 +28,10 @@ public sealed class ClockJumpReloadTests : IDisposable
     public ClockJumpReloadTests()
     {
         _silent.Start();
-        var info = new ProcessStartInfo("bash") { UseShellExecute = false };
+        // env resets SIGHUP first: a shell cannot trap a signal ignored when it started, as it is under nohup.
+        var info = new ProcessStartInfo("env") { UseShellExecute = false };
+        info.ArgumentList.Add("--default-signal=HUP");
+        info.ArgumentList.Add("bash");
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("trap : HUP; while :; do sleep 0.2; done");
         _broker = Process.Start(info)!;
