@@ -292,13 +292,16 @@ public sealed class DeadLettersCommandTests(ServiceEndpoints endpoints)
         // When: the tool dies without any shutdown code once it is well under way
         await using (var tool = WorkerProcess.Start(["dead-letters", "replay", "--queue", Error], Environment(vhost)))
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (CountLines(tool.Stdout, "replayed ") < 300)
-            {
-                Assert.False(tool.HasExited, $"the replay ended before it could be killed:\n{tool.Stdout}\n{tool.Stderr}");
-                Assert.True(DateTime.UtcNow < deadline, $"the replay did not get under way within 60 s:\n{tool.Stdout}\n{tool.Stderr}");
-                await Task.Delay(10);
-            }
+            await Eventually.TrueAsync(
+                () =>
+                {
+                    Assert.False(tool.HasExited, $"the replay ended before it could be killed:\n{tool.Stdout}\n{tool.Stderr}");
+                    return CountLines(tool.Stdout, "replayed ") >= 300;
+                },
+                TimeSpan.FromSeconds(60),
+                "the replay did not get under way",
+                () => $"{tool.Stdout}\n{tool.Stderr}",
+                TimeSpan.FromMilliseconds(10));
 
             tool.KillHard();
         }

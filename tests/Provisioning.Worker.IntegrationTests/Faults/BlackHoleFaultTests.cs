@@ -46,7 +46,7 @@ public sealed class BlackHoleFaultTests(ServiceEndpoints endpoints, ITestOutputH
         Assert.True(unready < TimeSpan.FromSeconds(6), $"/health/ready took {unready.TotalSeconds:0.0} s to report PostgreSQL black-holed");
 
         // and the messages are retried, then dead-lettered: no consumer waits on a read for ever
-        await Waiting.UntilAsync(
+        await Eventually.TrueAsync(
             async () => await DeadLetterReplay.CountAsync(world) > 0,
             _blackHoleLasts - hole.Elapsed,
             $"no message reached an _error queue within {_blackHoleLasts.TotalSeconds} s of black hole: 3 attempts of at most command + connect + cancellation timeouts each\n{world.Diagnostics()}");

@@ -1,4 +1,5 @@
 using Npgsql;
+using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 
@@ -45,21 +46,18 @@ public sealed class DeviceRowBlocker : IAsyncDisposable
     /// <summary>Waits until another session (the consumer) is blocked by this one.</summary>
     public async Task WaitUntilSomeoneWaitsAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
-        while (true)
-        {
-            await using var query = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @blocker = ANY(pg_blocking_pids(pid))", connection);
-            query.Parameters.AddWithValue("blocker", _connection.ProcessID);
-            if ((long)(await query.ExecuteScalarAsync())! > 0)
+        await Eventually.TrueAsync(
+            async () =>
             {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "no consumer came to wait on the held device row within 30 s");
-            await Task.Delay(50);
-        }
+                await using var query = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @blocker = ANY(pg_blocking_pids(pid))", connection);
+                query.Parameters.AddWithValue("blocker", _connection.ProcessID);
+                return (long)(await query.ExecuteScalarAsync())! > 0;
+            },
+            TimeSpan.FromSeconds(30),
+            "no consumer came to wait on the held device row",
+            poll: TimeSpan.FromMilliseconds(50));
     }
 
     public async ValueTask DisposeAsync()

@@ -170,16 +170,18 @@ public sealed class FaultWorld : IAsyncDisposable
         return worker;
     }
 
-    public async Task WaitUntilReadyAsync(WorkerProcess worker)
+    public Task WaitUntilReadyAsync(WorkerProcess worker) => WorkerHttp.WaitUntilReadyAsync(worker, Diagnostics);
+
+    /// <summary>Failed projection cycles (rewrite, SIGHUP, probe) so far, summed over the running workers' <c>/metrics</c>.</summary>
+    public async Task<double> ProjectionFailuresAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        string[] readyMarks = ["Passwd projection applied", "Application started", "Bus started"];
-        while (!readyMarks.All(mark => worker.Stdout.Contains(mark, StringComparison.Ordinal)))
+        double failures = 0;
+        foreach (var worker in Workers.Where(w => !w.HasExited))
         {
-            Assert.False(worker.HasExited, $"a worker exited during start:\n{Diagnostics()}");
-            Assert.True(DateTime.UtcNow < deadline, $"a worker did not become ready within 60 s:\n{Diagnostics()}");
-            await Task.Delay(50);
+            failures += await WorkerHttp.MetricAsync(await WorkerHttp.WaitForAddressAsync(worker), "provisioning_projection_failures_total");
         }
+
+        return failures;
     }
 
     /// <summary>SIGKILL, no shutdown code runs; its logs are kept.</summary>

@@ -33,7 +33,7 @@ public sealed class FrozenBrokerFaultTests(ServiceEndpoints endpoints, ITestOutp
 
         // When: frozen the moment the worker puts a new passwd file in place, before or just after its SIGHUP
         var written = File.GetLastWriteTimeUtc(world.Broker.PasswdFile);
-        await Waiting.UntilAsync(() => Task.FromResult(File.GetLastWriteTimeUtc(world.Broker.PasswdFile) != written), TimeSpan.FromSeconds(10), "the worker wrote no passwd file under load");
+        await Eventually.TrueAsync(() => File.GetLastWriteTimeUtc(world.Broker.PasswdFile) != written, TimeSpan.FromSeconds(10), "the worker wrote no passwd file under load");
         await world.Broker.FreezeAsync();
         var frozen = Stopwatch.StartNew();
         var from = load.Published.Count;
@@ -115,7 +115,7 @@ public sealed class FrozenBrokerFaultTests(ServiceEndpoints endpoints, ITestOutp
         output.WriteLine($"/health/ready {(int)status} after {unready.TotalSeconds:0.0} s frozen: {body}");
 
         // and the reload that was due gives up at its timeout
-        await Waiting.UntilAsync(
+        await Eventually.TrueAsync(
             () => Task.FromResult(string.Concat(world.Workers.Select(w => w.Stdout)).Contains("did not take the new files within 3 s", StringComparison.Ordinal)),
             _reloadTimeout + TimeSpan.FromSeconds(10),
             $"no reload gave up at its 3 s timeout within {(_reloadTimeout + TimeSpan.FromSeconds(10)).TotalSeconds} s of freeze\n{world.Diagnostics()}");

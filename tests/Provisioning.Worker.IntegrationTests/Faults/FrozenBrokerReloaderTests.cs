@@ -75,7 +75,7 @@ public sealed class FrozenBrokerReloaderTests
         }
 
         // Then: one reload (the merged signals), and the last cycle's probe password works without another signal
-        await Waiting.UntilAsync(() => Task.FromResult(broker.LoggedReloads > before), TimeSpan.FromSeconds(10), $"mosquitto logged no reload after SIGCONT\n{broker.Log}");
+        await Eventually.TrueAsync(() => broker.LoggedReloads > before, TimeSpan.FromSeconds(10), $"mosquitto logged no reload after SIGCONT\n{broker.Log}");
         await Task.Delay(500);
         Assert.Equal(before + 1, broker.LoggedReloads);
         Assert.NotNull(last);

@@ -327,53 +327,48 @@ public static class InvariantChecker
 
     private static async Task<HashSet<Guid>> SettleAsync(FaultWorld world, ICollection<Guid> ids, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
         var deadLettered = new HashSet<Guid>();
         var nextPeek = DateTime.MinValue;
-        string state;
-        while (true)
-        {
-            var replied = world.Replies.All.Where(r => r.InitiatorId is not null).Select(r => r.InitiatorId!.Value).ToHashSet();
-            var missing = ids.Where(id => !replied.Contains(id) && !deadLettered.Contains(id)).ToList();
-            if (missing.Count > 0 && DateTime.UtcNow >= nextPeek)
+        var missing = new List<Guid>();
+        var state = "not looked yet";
+        await Eventually.TrueAsync(
+            async () =>
             {
-                nextPeek = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-                foreach (var queue in ErrorQueues)
+                var replied = world.Replies.All.Where(r => r.InitiatorId is not null).Select(r => r.InitiatorId!.Value).ToHashSet();
+                missing = ids.Where(id => !replied.Contains(id) && !deadLettered.Contains(id)).ToList();
+                if (missing.Count > 0 && DateTime.UtcNow >= nextPeek)
                 {
-                    foreach (var message in await world.Queues.PeekAllAsync(queue))
+                    nextPeek = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+                    foreach (var queue in ErrorQueues)
                     {
-                        if (message.MessageId is { } id)
+                        foreach (var message in await world.Queues.PeekAllAsync(queue))
                         {
-                            deadLettered.Add(id);
+                            if (message.MessageId is { } id)
+                            {
+                                deadLettered.Add(id);
+                            }
                         }
                     }
+
+                    missing = missing.Where(id => !deadLettered.Contains(id)).ToList();
                 }
 
-                missing = missing.Where(id => !deadLettered.Contains(id)).ToList();
-            }
+                long input = 0;
+                foreach (var queue in InputQueues)
+                {
+                    input += await world.Queues.CountAsync(queue) ?? 0;
+                }
 
-            long input = 0;
-            foreach (var queue in InputQueues)
-            {
-                input += await world.Queues.CountAsync(queue) ?? 0;
-            }
-
-            var outbox = await ScalarAsync<long>(world.ConnectionString, "SELECT count(*) FROM outbox");
-            if (missing.Count == 0 && input == 0 && outbox == 0)
-            {
-                return deadLettered;
-            }
-
-            state = $"{missing.Count} messages without a reply (e.g. {string.Join(", ", missing.Take(5))}), {input} in the input queues, {outbox} replies in the outbox";
-            if (DateTime.UtcNow >= deadline)
-            {
-                // The short state is repeated last: a CI log keeps the end of a long message.
-                var stuck = await DescribeStuckAsync(world, missing);
-                Assert.Fail($"the pipeline did not settle within {timeout.TotalSeconds} s: {state}\n{world.Diagnostics()}\n--- where the pipeline stands ---\n{stuck}\n{state}");
-            }
-
-            await Task.Delay(250);
-        }
+                var outbox = await ScalarAsync<long>(world.ConnectionString, "SELECT count(*) FROM outbox");
+                state = $"{missing.Count} messages without a reply (e.g. {string.Join(", ", missing.Take(5))}), {input} in the input queues, {outbox} replies in the outbox";
+                return missing.Count == 0 && input == 0 && outbox == 0;
+            },
+            timeout,
+            "the pipeline did not settle",
+            // The short state is repeated last: a CI log keeps the end of a long message.
+            async () => $"{state}\n{world.Diagnostics()}\n--- where the pipeline stands ---\n{await DescribeStuckAsync(world, missing)}\n{state}",
+            TimeSpan.FromMilliseconds(250));
+        return deadLettered;
     }
 
     /// <summary>For a settle timeout: where the first missing messages are, the queues' depths, the outbox's rows.</summary>

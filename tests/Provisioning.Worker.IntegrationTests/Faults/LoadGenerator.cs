@@ -1,5 +1,6 @@
 using MassTransit;
 using Provisioning.Contracts;
+using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 
@@ -65,13 +66,16 @@ public sealed class LoadGenerator : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> messages have been confirmed.</summary>
     public async Task WaitForPublishedAsync(int count, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (Published.Count < count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the load generator confirmed only {Published.Count} of {count} messages in time");
-            Assert.False(_loop is { IsFaulted: true }, $"the load generator failed: {_loop?.Exception}");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(
+            () =>
+            {
+                Assert.False(_loop is { IsFaulted: true }, $"the load generator failed: {_loop?.Exception}");
+                return Published.Count >= count;
+            },
+            timeout ?? TimeSpan.FromSeconds(60),
+            $"the load generator did not confirm {count} messages",
+            () => $"confirmed: {Published.Count}",
+            TimeSpan.FromMilliseconds(20));
     }
 
     /// <summary>Stops the stream after the message in flight is confirmed.</summary>

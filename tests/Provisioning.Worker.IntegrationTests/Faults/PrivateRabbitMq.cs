@@ -95,21 +95,27 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         process.BeginErrorReadLine();
         _server = process;
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         var factory = new ConnectionFactory { Uri = AmqpUri, RequestedConnectionTimeout = TimeSpan.FromSeconds(2) };
-        while (true)
-        {
-            Assert.False(process.HasExited, $"the private RabbitMQ node exited while starting\n{Log}");
-            try
+        string? lastFailure = null;
+        await Eventually.TrueAsync(
+            async () =>
             {
-                await using var connection = await factory.CreateConnectionAsync();
-                return;
-            }
-            catch (Exception e) when (e is RabbitMQ.Client.Exceptions.BrokerUnreachableException or IOException && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
+                Assert.False(process.HasExited, $"the private RabbitMQ node exited while starting\n{Log}");
+                try
+                {
+                    await using var connection = await factory.CreateConnectionAsync();
+                    return true;
+                }
+                catch (Exception e) when (e is RabbitMQ.Client.Exceptions.BrokerUnreachableException or IOException)
+                {
+                    lastFailure = e.Message;
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(90),
+            "the private RabbitMQ node did not accept a connection",
+            () => $"last failure: {lastFailure}\n{Log}",
+            TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>

@@ -47,7 +47,7 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         // When
         await world.Postgres.StopServerAsync();
         var outage = Stopwatch.StartNew();
-        await Waiting.UntilAsync(async () => await DeadLetterReplay.CountAsync(world) > 0, TimeSpan.FromSeconds(60), "no message reached an _error queue while PostgreSQL was down");
+        await Eventually.TrueAsync(async () => await DeadLetterReplay.CountAsync(world) > 0, TimeSpan.FromSeconds(60), "no message reached an _error queue while PostgreSQL was down");
         while (outage.Elapsed < TimeSpan.FromSeconds(14))
         {
             await Task.Delay(200);
@@ -90,10 +90,10 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
         // reconnect backs off up to 30 s), or Mosquitto's outage passes unnoticed and nothing is held back.
         await load.WaitForPublishedAsync(load.Published.Count + 50);
         var sinceRestart = load.Published[^1].Id;
-        await Waiting.UntilAsync(() => Task.FromResult(world.Replies.All.Any(r => r.InitiatorId == sinceRestart)), TimeSpan.FromSeconds(90), "the worker did not answer a message published after the restart");
+        await Eventually.TrueAsync(() => world.Replies.All.Any(r => r.InitiatorId == sinceRestart), TimeSpan.FromSeconds(90), "the worker did not answer a message published after the restart");
         await world.Broker.StopAsync();
         var heldBack = 0L;
-        await Waiting.UntilAsync(async () => (heldBack = await HeldBackRepliesAsync(world)) >= 50, TimeSpan.FromSeconds(60), "no reply was held back while Mosquitto was down");
+        await Eventually.TrueAsync(async () => (heldBack = await HeldBackRepliesAsync(world)) >= 50, TimeSpan.FromSeconds(60), "no reply was held back while Mosquitto was down");
         await world.Broker.StartAgainAsync();
         var repliesBefore = world.Replies.All.Count;
         await world.RabbitMq.RestartAsync();

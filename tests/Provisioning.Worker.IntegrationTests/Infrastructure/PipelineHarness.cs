@@ -105,17 +105,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
         var worker = WorkerProcess.Start([], environment);
         Worker = worker;
-        // Ready as an operator's probe sees it: bus started, database reachable, files rendered and the broker's reload proven.
-        var address = await WorkerHttp.WaitForAddressAsync(worker);
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                Assert.False(worker.HasExited, $"the worker exited during start:\n{WorkerLogs}");
-                return (await WorkerHttp.GetAsync(address, "/health/ready")).Status == System.Net.HttpStatusCode.OK;
-            },
-            TimeSpan.FromSeconds(60),
-            "the worker did not become ready (/health/ready 200)",
-            () => $"{WorkerLogs}\n{Broker.Log}");
+        await WorkerHttp.WaitUntilReadyAsync(worker, () => $"{WorkerLogs}\n{Broker.Log}");
         return worker;
     }
 

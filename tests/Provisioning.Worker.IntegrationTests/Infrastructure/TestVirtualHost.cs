@@ -87,38 +87,30 @@ public sealed class TestVirtualHost : IAsyncDisposable
             : null;
     }
 
-    /// <summary>Waits until the management API reports <paramref name="expected"/> messages in the queue.</summary>
-    /// <exception cref="TimeoutException">It did not within <paramref name="timeout"/> (15 s by default).</exception>
-    public async Task WaitForQueueDepthAsync(string queue, long expected, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    /// <summary>Waits until the management API reports <paramref name="expected"/> messages in the queue (15 s by default).</summary>
+    public async Task WaitForQueueDepthAsync(string queue, long expected, TimeSpan? timeout = null)
     {
-        var limit = timeout ?? _defaultWait;
-        var deadline = DateTime.UtcNow + limit;
         long? depth = null;
         string? problem = null;
-        while (true)
-        {
-            try
+        await Eventually.TrueAsync(
+            async () =>
             {
-                depth = await GetQueueDepthAsync(queue, cancellationToken);
-                problem = null;
-                if (depth == expected)
+                try
                 {
-                    return;
+                    depth = await GetQueueDepthAsync(queue);
+                    problem = null;
+                    return depth == expected;
                 }
-            }
-            catch (InvalidOperationException e)
-            {
-                problem = e.Message;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                throw new TimeoutException(
-                    $"Queue '{queue}' in {Name}: expected {expected} messages within {limit.TotalSeconds} s, last seen {problem ?? depth?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no count yet"}.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-        }
+                catch (InvalidOperationException e)
+                {
+                    problem = e.Message;
+                    return false;
+                }
+            },
+            timeout ?? _defaultWait,
+            $"Queue '{queue}' in {Name} did not hold {expected} messages",
+            () => $"last seen: {problem ?? depth?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no count yet"}",
+            TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>

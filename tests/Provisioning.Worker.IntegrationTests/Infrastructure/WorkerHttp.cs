@@ -34,6 +34,30 @@ public static partial class WorkerHttp
         return address!;
     }
 
+    /// <summary>
+    /// Waits until the worker is ready as an operator's probe sees it (<c>/health/ready</c> 200: bus consuming, database
+    /// reachable, files rendered and the broker's reload proven); its address.
+    /// </summary>
+    public static async Task<Uri> WaitUntilReadyAsync(WorkerProcess worker, Func<string> diagnostics, TimeSpan? timeout = null)
+    {
+        var address = await WaitForAddressAsync(worker, timeout);
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                Assert.False(worker.HasExited, $"the worker exited during start:\n{diagnostics()}");
+                return (await GetAsync(address, "/health/ready")).Status == HttpStatusCode.OK;
+            },
+            timeout ?? TimeSpan.FromSeconds(60),
+            "the worker did not become ready (/health/ready 200)",
+            diagnostics,
+            TimeSpan.FromMilliseconds(50));
+        return address;
+    }
+
+    /// <summary>The value of a counter or gauge in the worker's <c>/metrics</c> (the first series with <paramref name="labels"/>); 0 before its first measurement.</summary>
+    public static async Task<double> MetricAsync(Uri address, string name, params string[] labels) =>
+        PrometheusText.Value((await GetAsync(address, "/metrics")).Body, name, labels) ?? 0;
+
     public static async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri address, string path)
     {
         using var response = await _client.GetAsync(new Uri(address, path));
