@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Cli;
 using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 using Serilog;
 
 // The first word picks the job: an operator command, or the worker (docs/operator-tools.md "Command words").

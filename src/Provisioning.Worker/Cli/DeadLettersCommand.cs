@@ -3,7 +3,7 @@ using System.CommandLine.Help;
 using System.Globalization;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.DeadLetters;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Shared;
 using static Provisioning.Worker.Cli.CommandExitCodes;
 
 namespace Provisioning.Worker.Cli;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.DeadLetters;
 

@@ -1,5 +1,5 @@
 using Provisioning.Worker.Cli;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

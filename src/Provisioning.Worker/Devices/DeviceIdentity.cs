@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Devices;
 

@@ -1,7 +1,7 @@
 using System.Data;
 using Npgsql;
-using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Devices;
 

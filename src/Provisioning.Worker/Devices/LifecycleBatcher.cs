@@ -6,7 +6,6 @@ using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
-using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Devices;
 
@@ -20,7 +19,7 @@ public sealed partial class LifecycleBatcher(
     IServiceScopeFactory scopes,
     IOptions<MosquittoOptions> mosquitto,
     IDeviceTopics topics,
-    ProjectionWakeUp projectionWakeUp,
+    DeviceChangeSignal deviceChanges,
     DispatchWakeUp dispatchWakeUp,
     TimeProvider clock,
     ILogger<LifecycleBatcher> logger) : BackgroundService
@@ -118,7 +117,7 @@ public sealed partial class LifecycleBatcher(
     {
         if (outcomes.Any(o => o is LifecycleOutcome.Issued or LifecycleOutcome.Revoked))
         {
-            projectionWakeUp.Notify();
+            deviceChanges.Notify();
         }
 
         if (outcomes.Any(o => o is LifecycleOutcome.Rejected))

@@ -33,7 +33,7 @@ public static class ProvisioningWorkerExtensions
         // acl_file is written from, parsed once.
         services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
 
-        services.AddSingleton<ProjectionWakeUp>();
+        services.AddSingleton<DeviceChangeSignal>();
         services.AddSingleton<DispatchWakeUp>();
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<MosquittoReloader>();

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Health;
-using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Metrics;
 
@@ -30,9 +29,10 @@ public sealed class ProvisioningMetrics
     private readonly Meter _meter;
     private readonly TimeProvider _clock;
     private volatile OutboxBacklog? _backlog;
+    private volatile int _devicesInFiles;
     private volatile IReadOnlyDictionary<string, long> _deadLetters = new Dictionary<string, long>();
 
-    public ProvisioningMetrics(IMeterFactory meterFactory, ProjectionStatus projection, TimeProvider clock)
+    public ProvisioningMetrics(IMeterFactory meterFactory, TimeProvider clock)
     {
         _clock = clock;
         // The factory owns (and disposes) the meter.
@@ -57,7 +57,7 @@ public sealed class ProvisioningMetrics
             "provisioning.outbox.delivery_failures", "{attempt}", "Reply deliveries that failed and will be retried.");
 
         _meter.CreateObservableGauge(
-            "provisioning.passwd.devices", () => projection.Current.Devices, "{device}", "Device lines in the passwd file after the last confirmed rewrite.");
+            "provisioning.passwd.devices", () => _devicesInFiles, "{device}", "Device lines in the passwd file after the last confirmed rewrite.");
         _meter.CreateObservableGauge("provisioning.outbox.backlog", ObserveBacklog, "{reply}", "Undelivered replies, by state (awaiting_broker, ready).");
         _meter.CreateObservableGauge("provisioning.outbox.oldest_age", ObserveOldestAge, "s", "Age of the oldest undelivered reply.");
         _meter.CreateObservableGauge("provisioning.dead_letters", ObserveDeadLetters, "{message}", "Messages waiting in the _error and _skipped queues, by queue.");
@@ -89,6 +89,9 @@ public sealed class ProvisioningMetrics
     }
 
     public void ProjectionFailed() => _projectionFailures.Add(1);
+
+    /// <summary>The broker now runs with files that hold <paramref name="devices"/> devices.</summary>
+    public void ProjectionApplied(int devices) => _devicesInFiles = devices;
 
     internal void SetBacklog(OutboxBacklog? backlog) => _backlog = backlog;
 

@@ -1,9 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Persistence;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Outbox;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Passwd;
 

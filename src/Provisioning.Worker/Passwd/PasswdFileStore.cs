@@ -1,5 +1,5 @@
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Passwd;
 

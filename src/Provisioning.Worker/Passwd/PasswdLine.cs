@@ -1,4 +1,4 @@
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Passwd;
 

@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Provisioning.Worker.Consumers;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Persistence;
 

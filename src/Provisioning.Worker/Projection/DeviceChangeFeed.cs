@@ -1,8 +1,8 @@
 using System.Data;
 using Npgsql;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Hosting;
 using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Projection;
 

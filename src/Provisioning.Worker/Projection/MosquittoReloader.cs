@@ -2,7 +2,7 @@ using System.ComponentModel;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Projection;
 

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Devices;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Projection;
 
@@ -14,7 +15,7 @@ namespace Provisioning.Worker.Projection;
 /// </summary>
 public sealed partial class ProjectionRunner(
     ProjectionCycle cycle,
-    ProjectionWakeUp wakeUp,
+    DeviceChangeSignal wakeUp,
     DispatchWakeUp dispatchWakeUp,
     ProjectionStatus status,
     ProvisioningMetrics metrics,
@@ -73,6 +74,7 @@ public sealed partial class ProjectionRunner(
         if (outcome.Rewritten || outcome.Released > 0)
         {
             status.Applied(clock.GetUtcNow(), outcome.Devices);
+            metrics.ProjectionApplied(outcome.Devices);
             Log.Applied(logger, outcome.ChangedDevices, outcome.Released, outcome.Devices, outcome.FullRead);
         }
 

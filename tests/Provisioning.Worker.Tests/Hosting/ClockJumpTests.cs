@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
 using Provisioning.Worker.Health;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Tests.Hosting;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Health;
 using Provisioning.Worker.Metrics;
-using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Tests.Metrics;
 
@@ -16,8 +15,7 @@ public sealed class ProvisioningMetricsTests : IDisposable
     public ProvisioningMetricsTests()
     {
         _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        Status = new ProjectionStatus();
-        Metrics = new ProvisioningMetrics(_provider.GetRequiredService<IMeterFactory>(), Status, TimeProvider.System);
+        Metrics = new ProvisioningMetrics(_provider.GetRequiredService<IMeterFactory>(), TimeProvider.System);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == ProvisioningMetrics.MeterName)
@@ -30,8 +28,6 @@ public sealed class ProvisioningMetricsTests : IDisposable
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
         _listener.Start();
     }
-
-    private ProjectionStatus Status { get; }
 
     private ProvisioningMetrics Metrics { get; }
 
@@ -62,9 +58,9 @@ public sealed class ProvisioningMetricsTests : IDisposable
     }
 
     [Fact]
-    public void The_gauges_read_the_projection_status_and_the_last_samples()
+    public void The_gauges_read_the_last_applied_projection_and_the_last_samples()
     {
-        Status.Applied(DateTimeOffset.UtcNow, 12);
+        Metrics.ProjectionApplied(12);
         Metrics.SetBacklog(new OutboxBacklog(2, 3, DateTimeOffset.UtcNow.AddSeconds(-30)));
         Metrics.SetDeadLetters(new Dictionary<string, long> { ["device-registered_error"] = 4 });
 

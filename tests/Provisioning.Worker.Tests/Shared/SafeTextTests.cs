@@ -1,6 +1,6 @@
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
-namespace Provisioning.Worker.Tests.Hosting;
+namespace Provisioning.Worker.Tests.Shared;
 
 public class SafeTextTests
 {

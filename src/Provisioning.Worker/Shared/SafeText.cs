@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Provisioning.Worker.Hosting;
+namespace Provisioning.Worker.Shared;
 
 /// <summary>
 /// The one escaper for text the worker did not write itself (ids, usernames, message fields, broker errors) before it
@@ -13,7 +13,7 @@ public static class SafeText
     /// <summary>
     /// Identifiers (tenant/device ids, usernames, command words): everything outside printable ASCII is escaped, so a
     /// look-alike letter is visible as such. The outbox's device key relies on a valid id coming back unchanged
-    /// (<see cref="Devices.LifecycleBatch"/>).
+    /// (Devices/LifecycleBatch).
     /// </summary>
     public static string Ascii(string value, int maxLength = 80) =>
         Escape(value, maxLength, static c => c is < ' ' or > '~');

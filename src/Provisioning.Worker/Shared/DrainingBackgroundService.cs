@@ -1,4 +1,4 @@
-namespace Provisioning.Worker.Hosting;
+namespace Provisioning.Worker.Shared;
 
 /// <summary>
 /// A background service that finishes the unit of work it has begun when the host stops, instead of abandoning it:

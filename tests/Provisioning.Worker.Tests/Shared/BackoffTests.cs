@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
-using Provisioning.Worker.Hosting;
+using Provisioning.Worker.Shared;
 
-namespace Provisioning.Worker.Tests.Hosting;
+namespace Provisioning.Worker.Tests.Shared;
 
 public class BackoffTests
 {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
-using Provisioning.Worker.Projection;
+using Provisioning.Worker.Devices;
 
-namespace Provisioning.Worker.Tests.Projection;
+namespace Provisioning.Worker.Tests.Shared;
 
 public class WakeUpSignalTests
 {
@@ -10,7 +10,7 @@ public class WakeUpSignalTests
     {
         // Given
         var clock = new FakeTimeProvider();
-        var signal = new ProjectionWakeUp(clock);
+        var signal = new DeviceChangeSignal(clock);
         signal.Notify();
         signal.Notify();
         signal.Notify();
@@ -28,7 +28,7 @@ public class WakeUpSignalTests
     [Fact]
     public async Task A_ring_during_the_wait_wakes_the_waiter()
     {
-        var signal = new ProjectionWakeUp(new FakeTimeProvider());
+        var signal = new DeviceChangeSignal(new FakeTimeProvider());
         var waiting = signal.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
 
         signal.Notify();
@@ -41,7 +41,7 @@ public class WakeUpSignalTests
     {
         // Given
         var clock = new FakeTimeProvider();
-        var signal = new ProjectionWakeUp(clock);
+        var signal = new DeviceChangeSignal(clock);
         var waiting = signal.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
 
         // When

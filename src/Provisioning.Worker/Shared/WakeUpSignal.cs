@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Provisioning.Worker.Hosting;
+namespace Provisioning.Worker.Shared;
 
 /// <summary>A coalescing doorbell: any number of rings before the waiter wakes count as one.</summary>
 public abstract class WakeUpSignal(TimeProvider clock)

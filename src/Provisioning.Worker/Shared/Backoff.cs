@@ -1,4 +1,4 @@
-namespace Provisioning.Worker.Hosting;
+namespace Provisioning.Worker.Shared;
 
 /// <summary>
 /// The worker's one retry schedule: the first delay, doubled at each further attempt, never above the cap. Every
