@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Provisioning.Worker.Configuration;
 
-/// <summary>The <c>Mosquitto</c> configuration section (DESIGN.md §4).</summary>
+/// <summary>The <c>Mosquitto</c> configuration section (docs/operations.md lists every key).</summary>
 public sealed class MosquittoOptions
 {
     public const string SectionName = "Mosquitto";

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Provisioning.Worker.IntegrationTests.Faults;
 
 /// <summary>
-/// Bad input, each kind with its expected answer written down (DESIGN.md §2: what cannot be parsed goes to
+/// Bad input, each kind with its expected answer written down (docs/contract.md "What happens to bad input": what cannot be parsed goes to
 /// <c>_error</c>/<c>_skipped</c>; what parses but is invalid gets <c>ProvisioningRejected</c>; nothing is written).
 /// They arrive amid a steady stream of good messages, which must flow on unharmed (the invariants are checked on them).
 /// </summary>

@@ -7,7 +7,7 @@ using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.IntegrationTests.Pipeline;
 
-/// <summary>DESIGN.md §1–§3 end to end: real RabbitMQ, PostgreSQL, Mosquitto, and the worker as its own process.</summary>
+/// <summary>The contract (docs/contract.md) end to end: real RabbitMQ, PostgreSQL, Mosquitto, and the worker as its own process.</summary>
 [Collection(ServicesCollection.Name)]
 public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 {
