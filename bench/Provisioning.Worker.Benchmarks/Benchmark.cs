@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MassTransit;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Testing;
 
 namespace Provisioning.Worker.Benchmarks;
 
@@ -13,6 +14,13 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 {
     /// <summary>The runtime's background JIT thread: its CPU is warm-up of a freshly started worker, reported apart.</summary>
     private const string JitThread = ".NET Tiered Com";
+
+    /// <summary>
+    /// Less log than the tests' broker (no debug lines, no connection messages: thousands of idle clients and a CONNECT
+    /// every 10 ms), and a keepalive limit above the idle clients' 10 minutes.
+    /// </summary>
+    private static readonly string[] _brokerSettings =
+        ["log_type error", "log_type warning", "log_type notice", "log_type information", "connection_messages false", "max_keepalive 3600"];
 
     private readonly Report _report = new();
 
@@ -36,8 +44,9 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         var iterations = Setting("Mosquitto__HashIterations") ?? new MosquittoOptions().HashIterations;
 
         using var services = BenchServices.FromEnvironment();
-        MosquittoServer? broker = null;
-        WorkerRunner? worker = null;
+        MosquittoBroker? broker = null;
+        WorkerProcess? worker = null;
+        WorkerLog? workerLog = null;
         IBusControl? bus = null;
         var createdDatabase = false;
         var createdHosts = new List<string>();
@@ -58,16 +67,18 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             _report.Add("seed", "devices in the database", $"{options.Devices:N0} (COPY, {options.HashPool:N0} shared hashes) in {watch.Elapsed.TotalSeconds:0.0} s");
 
             var brokerDirectory = Directory.CreateDirectory(Path.Combine(directory, "mosquitto")).FullName;
-            broker = await MosquittoServer.StartAsync(brokerDirectory, withAclFile: options.Topics != TopicModes.Off, ct);
+            broker = await MosquittoBroker.StartAsync(
+                new MosquittoBrokerOptions { Directory = brokerDirectory, Acl = options.Topics != TopicModes.Off ? [] : null, Settings = _brokerSettings }, ct);
             var workerUri = await services.CreateVirtualHostAsync(virtualHost, ct);
             createdHosts.Add(virtualHost);
 
             watch.Restart();
-            worker = WorkerRunner.Start(workerDll, WorkerEnvironment(connectionString, workerUri, broker), Path.Combine(directory, "worker.log"));
-            Console.Error.WriteLine($"bench: worker pid {worker.Pid}, log {worker.LogPath}");
-            await worker.WaitReadyAsync(TimeSpan.FromMinutes(10), ct);
+            workerLog = new WorkerLog(Path.Combine(directory, "worker.log"));
+            worker = WorkerProcess.Start([], WorkerEnvironment(connectionString, workerUri, broker), workerLog.OnLine, workerDll);
+            Console.Error.WriteLine($"bench: worker pid {worker.Id}, log {workerLog.FilePath}");
+            await workerLog.WaitReadyAsync(worker, TimeSpan.FromMinutes(10), ct);
             _report.Add("seed", "worker start to ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s, passwd file {new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB{AclSize(broker, ", acl_file ")}");
-            _report.Add("seed", "worker RSS after start", $"{ProcFs.StatusMiB(worker.Pid, "VmRSS"):0} MiB");
+            _report.Add("seed", "worker RSS after start", $"{ProcFs.StatusMiB(worker.Id, "VmRSS"):0} MiB");
 
             // ---- baseline
             double? baselinePerSecond = null;
@@ -91,7 +102,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
                 {
                     var ceiling = await MeasureAsync(
                         "ceiling", "trivial consumer", new LoadGenerator(ceilingBus, BenchBus.ReplyAddress, options.MaxInFlight, options.StallTimeout),
-                        Ids("ceiling", options.Registrations), null, ceilingTracker, null, null, ct);
+                        Ids("ceiling", options.Registrations), null, ceilingTracker, null, null, null, ct);
                     ceilingPerSecond = ceiling.EventsPerSecond;
                 }
                 finally
@@ -108,7 +119,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             RunResult? burst = null;
             if (options.Runs("burst"))
             {
-                burst = await MeasureAsync("burst", "worker", load, Ids("burst", options.Registrations), null, tracker, worker, broker, ct);
+                burst = await MeasureAsync("burst", "worker", load, Ids("burst", options.Registrations), null, tracker, worker, workerLog, broker, ct);
             }
 
             var pacedCount = (int)Math.Max(1, Math.Round(options.PacedRate * options.PacedDuration.TotalSeconds));
@@ -120,35 +131,35 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
                     // A fresh worker spends much of its first minutes in the JIT (tiered compilation): a worker that
                     // runs for days does not, so the paced figures come after a paced warm-up that is not measured.
                     var warmupCount = (int)Math.Max(1, Math.Round(options.PacedRate * options.WarmupDuration.TotalSeconds));
-                    var jit = new ThreadCpuMeter(worker.Pid, JitThread);
-                    var warmup = await load.RunAsync("warm-up", Ids("warmup", warmupCount), options.PacedRate, tracker, () => worker.Tail, ct);
+                    var jit = new ThreadCpuMeter(worker.Id, JitThread);
+                    var warmup = await load.RunAsync("warm-up", Ids("warmup", warmupCount), options.PacedRate, tracker, () => workerLog.Tail, ct);
                     _report.Add("paced", "warm-up (not measured)", $"{warmup.Events:N0} events at {options.PacedRate:0}/s; worker JIT {await jit.StopAsync() * 1000 / warmup.Events:0.00} ms/event meanwhile");
                 }
 
-                paced = await MeasureAsync("paced", "worker", load, Ids("paced", pacedCount), options.PacedRate, tracker, worker, broker, ct);
+                paced = await MeasureAsync("paced", "worker", load, Ids("paced", pacedCount), options.PacedRate, tracker, worker, workerLog, broker, ct);
             }
 
             if (options.Runs("broker") && options.IdleClients > 0)
             {
-                await BrokerSideAsync(load, tracker, worker, broker, seeder, pacedCount, ct);
+                await BrokerSideAsync(load, tracker, worker, workerLog, broker, seeder, pacedCount, ct);
             }
 
             // ---- footprint
-            var peakMiB = ProcFs.StatusMiB(worker.Pid, "VmHWM");
+            var peakMiB = ProcFs.StatusMiB(worker.Id, "VmHWM");
             _report.Add("footprint", "worker peak RSS (VmHWM)", $"{peakMiB:0} MiB");
             _report.Add("footprint", "passwd file", $"{new FileInfo(broker.PasswdFile).Length / 1048576.0:0.0} MiB, {File.ReadLines(broker.PasswdFile).LongCount():N0} lines");
-            if (broker.AclFile is not null)
+            if (broker.HasAclFile)
             {
                 _report.Add("footprint", "acl_file", AclSize(broker, string.Empty));
             }
 
-            worker.ThrowIfExited();
+            workerLog.ThrowIfExited(worker);
 
             // ---- floor: Mosquitto alone reloading the file the worker last wrote (the worker stopped)
             ReloadFloorResult? floor = null;
             if (options.Runs("floor") && options.FloorSample > 0)
             {
-                await worker.StopAsync(TimeSpan.FromSeconds(30));
+                await StopWorkerAsync(worker);
                 floor = await ReloadFloor.MeasureAsync(broker, iterations, options.FloorSample, ct);
                 _report.Add("floor", "mosquitto alone: SIGHUP→new password logs in", $"{floor.Reload.Summary()} ({floor.Reload.Count} reloads, worker stopped)");
                 _report.Add("floor", "mosquitto alone: CPU per reload, logins per reload", $"{floor.BrokerCpuMsPerReload:0} ms, {floor.Logins.Percentile(50):0} logins (max {floor.Logins.Max:0})");
@@ -184,8 +195,13 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
             if (worker is not null)
             {
-                await worker.StopAsync(TimeSpan.FromSeconds(30));
+                await StopWorkerAsync(worker);
                 await worker.DisposeAsync();
+            }
+
+            if (workerLog is not null)
+            {
+                await workerLog.DisposeAsync();
             }
 
             if (broker is not null)
@@ -214,7 +230,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         }
     }
 
-    private async Task BrokerSideAsync(LoadGenerator load, ReplyTracker tracker, WorkerRunner worker, MosquittoServer broker, Seeder seeder, int count, CancellationToken ct)
+    private async Task BrokerSideAsync(LoadGenerator load, ReplyTracker tracker, WorkerProcess worker, WorkerLog workerLog, MosquittoBroker broker, Seeder seeder, int count, CancellationToken ct)
     {
         var clients = Math.Min(options.IdleClients, options.Devices - 1);
         if (clients <= 0)
@@ -239,7 +255,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         var prober = new ConnectProber(broker.Port, Seeder.Username(clients), seeder.Password(clients), TimeSpan.FromMilliseconds(10));
         using var stopProbing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var probing = prober.RunAsync(stopProbing.Token);
-        await MeasureAsync("broker", $"worker, {clients:N0} idle clients", load, Ids("fleet", count), options.PacedRate, tracker, worker, broker, ct);
+        await MeasureAsync("broker", $"worker, {clients:N0} idle clients", load, Ids("fleet", count), options.PacedRate, tracker, worker, workerLog, broker, ct);
         await stopProbing.CancelAsync();
         await probing;
         _report.Add("broker", "CONNECT wait during reloads", $"{prober.Waits.Summary()} ({prober.Waits.Count} connects, {prober.Failures} failed)");
@@ -247,17 +263,17 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
     }
 
     private async Task<RunResult> MeasureAsync(
-        string phase, string what, LoadGenerator load, IReadOnlyList<string> ids, double? rate, ReplyTracker tracker, WorkerRunner? worker, MosquittoServer? broker, CancellationToken ct)
+        string phase, string what, LoadGenerator load, IReadOnlyList<string> ids, double? rate, ReplyTracker tracker, WorkerProcess? worker, WorkerLog? workerLog, MosquittoBroker? broker, CancellationToken ct)
     {
         var machine = new MachineCpu();
         var ownCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-        var workerCpu = worker is null ? double.NaN : ProcFs.CpuSeconds(worker.Pid);
-        var workerJit = worker is null ? null : new ThreadCpuMeter(worker.Pid, JitThread);
+        var workerCpu = worker is null ? double.NaN : ProcFs.CpuSeconds(worker.Id);
+        var workerJit = worker is null ? null : new ThreadCpuMeter(worker.Id, JitThread);
         var brokerCpu = broker is null ? double.NaN : ProcFs.CpuSeconds(broker.Pid);
-        var reloads = broker?.Reloads() ?? 0;
-        var timings = worker?.Timings();
+        var reloads = broker?.LoggedReloads ?? 0;
+        var timings = workerLog?.Timings();
 
-        var result = await load.RunAsync(phase, ids, rate, tracker, () => worker?.Tail ?? string.Empty, ct);
+        var result = await load.RunAsync(phase, ids, rate, tracker, () => workerLog?.Tail ?? string.Empty, ct);
 
         var seconds = result.Elapsed.TotalSeconds;
         var offered = rate is { } r ? $"offered {r:0}/s for {ids.Count / r:0} s" : "published as fast as confirmed";
@@ -273,7 +289,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         var workerUsed = double.NaN;
         if (worker is not null && workerJit is not null)
         {
-            var used = ProcFs.CpuSeconds(worker.Pid) - workerCpu;
+            var used = ProcFs.CpuSeconds(worker.Id) - workerCpu;
             var jit = await workerJit.StopAsync();
             workerUsed = used - jit;
             cpu += $"; worker {used / seconds:P0} ({used * 1000 / result.Events:0.00} ms/event, of which {jit * 1000 / result.Events:0.00} JIT warm-up)";
@@ -285,10 +301,10 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         }
 
         _report.Add(phase, $"{what}: CPU", cpu);
-        if (broker is not null && worker is not null && timings is { } before)
+        if (broker is not null && workerLog is not null && timings is { } before)
         {
-            var after = worker.Timings();
-            var count = broker.Reloads() - reloads;
+            var after = workerLog.Timings();
+            var count = broker.LoggedReloads - reloads;
             var cycles = new Stats(after.CycleMs.Skip(before.CycleMs.Count));
             var reloadTimes = new Stats(after.ReloadMs.Skip(before.ReloadMs.Count));
             var writeTimes = new Stats(after.WriteMs.Skip(before.WriteMs.Count));
@@ -305,7 +321,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         return result;
     }
 
-    private string Summary(MosquittoServer broker, RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB, ReloadFloorResult? floor)
+    private string Summary(MosquittoBroker broker, RunResult? burst, RunResult? paced, double? ceiling, double? baseline, double peakMiB, ReloadFloorResult? floor)
     {
         var parts = new List<string>();
         parts.Add(burst is null ? "burst n/a" : string.Create(CultureInfo.InvariantCulture, $"{burst.EventsPerSecond:0} events/s (N={options.Devices:N0}, M={burst.Events:N0})"));
@@ -321,9 +337,9 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         return "summary: " + string.Join(", ", parts);
     }
 
-    private Dictionary<string, string> WorkerEnvironment(string connectionString, Uri virtualHost, MosquittoServer broker)
+    private Dictionary<string, string?> WorkerEnvironment(string connectionString, Uri virtualHost, MosquittoBroker broker)
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["ConnectionStrings__Provisioning"] = connectionString,
             ["RabbitMq__Uri"] = virtualHost.ToString(),
@@ -338,9 +354,9 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             // The projection's per-cycle timings (rewrite + reload); one line per cycle, not per event.
             ["Serilog__MinimumLevel__Override__Provisioning.Worker.Projection"] = "Debug",
         };
-        if (TopicModes.Rule(options.Topics) is { } rule && broker.AclFile is { } aclFile)
+        if (TopicModes.Rule(options.Topics) is { } rule && broker.HasAclFile)
         {
-            environment["Mosquitto__AclFile"] = aclFile;
+            environment["Mosquitto__AclFile"] = broker.AclFile;
             environment["Mosquitto__DeviceTopics__0"] = rule;
             environment["Mosquitto__ReloadTimeout"] = ReloadTimeout();
         }
@@ -363,9 +379,22 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == "Mosquitto__ReloadTimeout").Select(s => s.Value).LastOrDefault()
         ?? (options.Topics == TopicModes.Device ? "00:10:00" : "00:00:10");
 
-    private static string AclSize(MosquittoServer broker, string prefix) => broker.AclFile is { } acl
-        ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{new FileInfo(acl).Length / 1048576.0:0.0} MiB ({new FileInfo(acl).Length:N0} bytes, {File.ReadLines(acl).LongCount():N0} lines)")
+    private static string AclSize(MosquittoBroker broker, string prefix) => broker.HasAclFile
+        ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{new FileInfo(broker.AclFile).Length / 1048576.0:0.0} MiB ({new FileInfo(broker.AclFile).Length:N0} bytes, {File.ReadLines(broker.AclFile).LongCount():N0} lines)")
         : string.Empty;
+
+    /// <summary>SIGTERM; a worker that does not stop within 30 s is killed and the run goes on (what it measured stands).</summary>
+    private static async Task StopWorkerAsync(WorkerProcess worker)
+    {
+        try
+        {
+            await worker.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // WorkerProcess.StopAsync has killed it.
+        }
+    }
 
     private int? Setting(string key) =>
         options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == key).Select(s => (int?)int.Parse(s.Value, CultureInfo.InvariantCulture)).LastOrDefault();

@@ -5,6 +5,7 @@ using System.Text;
 using MQTTnet;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Testing;
 
 namespace Provisioning.Worker.Benchmarks;
 
@@ -22,7 +23,7 @@ public static partial class ReloadFloor
     private const string User = "bench-floor";
     private static readonly MqttClientFactory _factory = new();
 
-    public static async Task<ReloadFloorResult> MeasureAsync(MosquittoServer broker, int iterations, int sample, CancellationToken cancellationToken)
+    public static async Task<ReloadFloorResult> MeasureAsync(MosquittoBroker broker, int iterations, int sample, CancellationToken cancellationToken)
     {
         var original = await File.ReadAllBytesAsync(broker.PasswdFile, cancellationToken);
         var reloads = new List<double>(sample);
@@ -80,31 +81,34 @@ public static partial class ReloadFloor
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(30))
             .Build();
-        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 60);
-        for (var attempt = 1; ; attempt++)
-        {
-            using var client = _factory.CreateMqttClient();
-            try
+        var attempts = 0;
+        await Eventually.TrueAsync(
+            async () =>
             {
-                var result = await client.ConnectAsync(options, cancellationToken);
-                if (result.ResultCode == MqttClientConnectResultCode.Success)
+                attempts++;
+                using var client = _factory.CreateMqttClient();
+                try
                 {
-                    await client.DisconnectAsync(new MqttClientDisconnectOptions(), cancellationToken);
-                    return attempt;
+                    var result = await client.ConnectAsync(options, cancellationToken);
+                    if (result.ResultCode == MqttClientConnectResultCode.Success)
+                    {
+                        await client.DisconnectAsync(new MqttClientDisconnectOptions(), cancellationToken);
+                        return true;
+                    }
                 }
-            }
-            catch (MQTTnet.Adapter.MqttConnectingFailedException)
-            {
-                // Refused: the broker still runs with the previous file.
-            }
+                catch (MQTTnet.Adapter.MqttConnectingFailedException)
+                {
+                    // Refused: the broker still runs with the previous file.
+                }
 
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"Mosquitto did not accept the new passwd file within 60 s ({attempt} logins)");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken);
-        }
+                return false;
+            },
+            TimeSpan.FromSeconds(60),
+            "Mosquitto did not accept the new passwd file",
+            () => $"{attempts} logins",
+            TimeSpan.FromMilliseconds(1),
+            cancellationToken);
+        return attempts;
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

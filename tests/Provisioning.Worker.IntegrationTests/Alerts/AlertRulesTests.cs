@@ -1,5 +1,3 @@
-using Provisioning.Worker.IntegrationTests.Infrastructure;
-
 namespace Provisioning.Worker.IntegrationTests.Alerts;
 
 /// <summary>compose/prometheus/ through Prometheus's own promtool: the rules load, and each alert fires and stays quiet where its tests say.</summary>

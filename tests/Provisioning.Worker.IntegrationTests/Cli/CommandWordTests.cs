@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Cli;
 

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Contracts;
 

@@ -1,5 +1,3 @@
-using Provisioning.Worker.IntegrationTests.Infrastructure;
-
 namespace Provisioning.Worker.IntegrationTests.Faults;
 
 /// <summary>The <c>_error</c> queues of a scenario that dead-letters on purpose, and the operator's replay that heals them.</summary>

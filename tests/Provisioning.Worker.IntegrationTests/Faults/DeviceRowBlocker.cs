@@ -1,5 +1,4 @@
 using Npgsql;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;

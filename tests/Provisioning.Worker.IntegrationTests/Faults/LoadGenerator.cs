@@ -1,6 +1,5 @@
 using MassTransit;
 using Provisioning.Contracts;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Npgsql;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 

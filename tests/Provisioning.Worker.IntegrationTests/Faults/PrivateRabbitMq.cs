@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 using RabbitMQ.Client;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;

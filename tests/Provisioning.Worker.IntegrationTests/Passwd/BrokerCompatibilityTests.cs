@@ -1,5 +1,4 @@
 using System.Text;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.IntegrationTests.Passwd;

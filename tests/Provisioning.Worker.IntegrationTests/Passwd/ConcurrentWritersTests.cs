@@ -1,4 +1,3 @@
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.IntegrationTests.Passwd;

@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Passwd;
 
 namespace Provisioning.Worker.IntegrationTests.Passwd;

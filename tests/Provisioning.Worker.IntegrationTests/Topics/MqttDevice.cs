@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using Provisioning.Worker.IntegrationTests.Infrastructure;
 
 namespace Provisioning.Worker.IntegrationTests.Topics;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Provisioning.Worker.Health;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Testing;
 
 namespace Provisioning.Worker.Tests.Health;
 
@@ -56,13 +57,7 @@ public sealed class StoppedBrokerProbeTests : IDisposable
         Assert.Equal(0, kill.ExitCode);
     }
 
-    private async Task WaitForStateAsync(bool stopped)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (SignalDisposition.Stopped(_broker.Id) != stopped)
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(5), $"the process did not become {(stopped ? "stopped" : "running")}");
-            await Task.Delay(10);
-        }
-    }
+    private Task WaitForStateAsync(bool stopped) =>
+        Eventually.TrueAsync(
+            () => SignalDisposition.Stopped(_broker.Id) == stopped, TimeSpan.FromSeconds(5), $"the process did not become {(stopped ? "stopped" : "running")}", poll: TimeSpan.FromMilliseconds(10));
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Testing;
 using Provisioning.Worker.Tests.Hosting;
 
 namespace Provisioning.Worker.Tests.Projection;
@@ -114,24 +115,10 @@ public sealed class ClockJumpReloadTests : IDisposable
     /// The probe's connection waits in the listener's backlog: the reload has taken its start time and armed its
     /// deadline, so a jump from now on counts (a jump before it would only move the start).
     /// </summary>
-    private async Task WaitUntilProbingAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!_silent.Pending())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the reload did not connect its probe");
-            await Task.Delay(10);
-        }
-    }
+    private Task WaitUntilProbingAsync() =>
+        Eventually.TrueAsync(_silent.Pending, TimeSpan.FromSeconds(10), "the reload did not connect its probe", poll: TimeSpan.FromMilliseconds(10));
 
     /// <summary>bash installs its trap a moment after it starts; a SIGHUP before would kill it, and the reloader refuses to send it then.</summary>
-    private async Task WaitUntilCatchingSigHupAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        while (SignalDisposition.Catches(_broker.Id, 1) != true)
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "bash did not install its SIGHUP trap");
-            await Task.Delay(20);
-        }
-    }
+    private Task WaitUntilCatchingSigHupAsync() =>
+        Eventually.TrueAsync(() => SignalDisposition.Catches(_broker.Id, 1) == true, TimeSpan.FromSeconds(10), "bash did not install its SIGHUP trap", poll: TimeSpan.FromMilliseconds(20));
 }

@@ -5,20 +5,39 @@ using System.Net.Sockets;
 using MQTTnet;
 using MQTTnet.Adapter;
 
-namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+namespace Provisioning.Worker.Testing;
+
+/// <summary>How to set up a <see cref="MosquittoBroker"/>; the defaults are what the integration tests want.</summary>
+public sealed record MosquittoBrokerOptions
+{
+    /// <summary>The directory for the broker's files, kept at dispose; null: a fresh temp directory, deleted at dispose.</summary>
+    public string? Directory { get; init; }
+
+    /// <summary>The password file's content; null: an empty file.</summary>
+    public byte[]? Passwd { get; init; }
+
+    /// <summary>The acl_file's content (topic authorization on); null: no acl_file.</summary>
+    public byte[]? Acl { get; init; }
+
+    /// <summary>mosquitto.conf lines beyond the listener and the files: what to log, limits.</summary>
+    public IReadOnlyList<string> Settings { get; init; } = ["log_type all"];
+}
 
 /// <summary>
-/// A real <c>mosquitto -c &lt;conf&gt;</c> on a free loopback port in its own temp directory: no anonymous access,
-/// the password file <see cref="PasswdFile"/>, a pid file (2.0.11 writes it even when not daemonised), a log file.
+/// A real <c>mosquitto -c &lt;conf&gt;</c> on a free loopback port with its files in one directory: no anonymous
+/// access, the password file <see cref="PasswdFile"/>, a pid file (2.0.11 writes it even when not daemonised), a log
+/// file, and an acl_file when asked for.
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable
 {
+    private readonly bool _ownsDirectory;
     private Process _process;
     private int _reloads;
 
-    private MosquittoBroker(string directory, int port, Process process)
+    private MosquittoBroker(string directory, bool ownsDirectory, int port, Process process)
     {
         Directory = directory;
+        _ownsDirectory = ownsDirectory;
         Port = port;
         _process = process;
     }
@@ -26,6 +45,8 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public string Directory { get; }
 
     public int Port { get; }
+
+    public int Pid => _process.Id;
 
     public string PasswdFile => Path.Combine(Directory, "passwd");
 
@@ -41,12 +62,17 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(no log file)";
 
     /// <summary>Starts the broker on <paramref name="passwdContent"/> (an empty file when null), waiting until its port accepts.</summary>
-    public static async Task<MosquittoBroker> StartAsync(byte[]? passwdContent = null, byte[]? aclContent = null)
+    public static Task<MosquittoBroker> StartAsync(byte[]? passwdContent = null, byte[]? aclContent = null) =>
+        StartAsync(new MosquittoBrokerOptions { Passwd = passwdContent, Acl = aclContent }, CancellationToken.None);
+
+    /// <summary>Starts the broker as <paramref name="options"/> say, waiting until its port accepts.</summary>
+    public static async Task<MosquittoBroker> StartAsync(MosquittoBrokerOptions options, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var mosquitto = RequiredTools.Mosquitto;
-        var directory = System.IO.Directory.CreateTempSubdirectory("mosquitto-").FullName;
+        var directory = options.Directory ?? System.IO.Directory.CreateTempSubdirectory("mosquitto-").FullName;
         var port = FreePort.Next();
-        await File.WriteAllBytesAsync(Path.Combine(directory, "passwd"), passwdContent ?? []);
+        await File.WriteAllBytesAsync(Path.Combine(directory, "passwd"), options.Passwd ?? [], cancellationToken);
         var conf = Path.Combine(directory, "mosquitto.conf");
         var lines = new List<string>
         {
@@ -55,12 +81,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
             $"password_file {Path.Combine(directory, "passwd")}",
             $"pid_file {Path.Combine(directory, "mosquitto.pid")}",
             $"log_dest file {Path.Combine(directory, "mosquitto.log")}",
-            "log_type all",
             "persistence false",
         };
-        if (aclContent is not null)
+        lines.AddRange(options.Settings);
+        if (options.Acl is { } acl)
         {
-            await File.WriteAllBytesAsync(Path.Combine(directory, "acl"), aclContent);
+            await File.WriteAllBytesAsync(Path.Combine(directory, "acl"), acl, cancellationToken);
             lines.Add($"acl_file {Path.Combine(directory, "acl")}");
         }
 
@@ -70,11 +96,11 @@ public sealed class MosquittoBroker : IAsyncDisposable
             lines.Add("user root");
         }
 
-        await File.WriteAllLinesAsync(conf, lines);
-        var broker = new MosquittoBroker(directory, port, Launch(mosquitto, conf));
+        await File.WriteAllLinesAsync(conf, lines, cancellationToken);
+        var broker = new MosquittoBroker(directory, options.Directory is null, port, Launch(mosquitto, conf));
         try
         {
-            await broker.WaitUntilListeningAsync();
+            await broker.WaitUntilListeningAsync(cancellationToken);
         }
         catch
         {
@@ -99,10 +125,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>Starts the broker again with the same configuration, port and files; waits until the port accepts.</summary>
     public async Task StartAgainAsync()
     {
-        Assert.True(_process.HasExited, "mosquitto is still running");
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException("mosquitto is still running");
+        }
+
         _process.Dispose();
         _process = Launch(RequiredTools.Mosquitto, Path.Combine(Directory, "mosquitto.conf"));
-        await WaitUntilListeningAsync();
+        await WaitUntilListeningAsync(CancellationToken.None);
     }
 
     /// <summary>
@@ -115,17 +145,21 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public async Task ThawAsync() => await SignalAsync("-CONT");
 
     /// <summary>The broker's state from <c>/proc/&lt;pid&gt;/status</c> ("T (stopped)" while frozen).</summary>
-    public string State => File.ReadAllText($"/proc/{_process.Id.ToString(CultureInfo.InvariantCulture)}/status")
+    public string State => File.ReadAllText($"/proc/{Pid.ToString(CultureInfo.InvariantCulture)}/status")
         .Split('\n').First(l => l.StartsWith("State:", StringComparison.Ordinal))["State:".Length..].Trim();
 
     /// <summary>How many reloads the broker logged so far ("Reloading config").</summary>
-    public int LoggedReloads => CountReloads();
+    public int LoggedReloads =>
+        File.Exists(LogFile) ? File.ReadLines(LogFile).Count(l => l.Contains("Reloading config", StringComparison.Ordinal)) : 0;
 
     private async Task SignalAsync(string signal)
     {
-        var pid = _process.Id.ToString(CultureInfo.InvariantCulture);
+        var pid = Pid.ToString(CultureInfo.InvariantCulture);
         var kill = await ProcessRunner.RunAsync("kill", [signal, pid]);
-        Assert.True(kill.ExitCode == 0, $"kill {signal} {pid} failed: {kill}");
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} failed: {kill}");
+        }
     }
 
     private static Process Launch(string mosquitto, string conf)
@@ -142,15 +176,27 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>SIGHUP to the pid in the pid file, then waits until the broker logged the reload.</summary>
     public async Task ReloadAsync()
     {
-        Assert.True(File.Exists(PidFile), $"mosquitto wrote no pid file at {PidFile}\n{Log}");
+        if (!File.Exists(PidFile))
+        {
+            throw new InvalidOperationException($"mosquitto wrote no pid file at {PidFile}\n{Log}");
+        }
+
         var pid = (await File.ReadAllTextAsync(PidFile)).Trim();
-        Assert.Equal(_process.Id.ToString(CultureInfo.InvariantCulture), pid);
+        if (pid != Pid.ToString(CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"the pid file {PidFile} holds {pid}, the broker runs as {Pid}");
+        }
+
         var kill = await ProcessRunner.RunAsync("kill", ["-HUP", pid]);
-        Assert.True(kill.ExitCode == 0, $"kill -HUP {pid} failed: {kill}");
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -HUP {pid} failed: {kill}");
+        }
+
         _reloads++;
         // The broker reloads the password file in its main loop right after logging this line, before it handles
         // the next CONNECT; log lines are flushed as written.
-        await Eventually.TrueAsync(() => CountReloads() >= _reloads, TimeSpan.FromSeconds(10), $"mosquitto did not log reload #{_reloads}", () => Log, TimeSpan.FromMilliseconds(20));
+        await Eventually.TrueAsync(() => LoggedReloads >= _reloads, TimeSpan.FromSeconds(10), $"mosquitto did not log reload #{_reloads}", () => Log, TimeSpan.FromMilliseconds(20));
     }
 
     /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>
@@ -183,9 +229,11 @@ public sealed class MosquittoBroker : IAsyncDisposable
             return true;
         }
 
-        Assert.True(
-            code is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword,
-            $"unexpected CONNACK {code}\n{Log}");
+        if (code is not (MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword))
+        {
+            throw new InvalidOperationException($"unexpected CONNACK {code}\n{Log}");
+        }
+
         return false;
     }
 
@@ -198,6 +246,11 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
         await _process.WaitForExitAsync();
         _process.Dispose();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
@@ -208,19 +261,20 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
     }
 
-    private int CountReloads() =>
-        File.Exists(LogFile) ? File.ReadLines(LogFile).Count(l => l.Contains("Reloading config", StringComparison.Ordinal)) : 0;
-
-    private async Task WaitUntilListeningAsync()
+    private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
     {
         await Eventually.TrueAsync(
             async () =>
             {
-                Assert.False(_process.HasExited, $"mosquitto exited with {(_process.HasExited ? _process.ExitCode : 0)} at start\n{Log}");
+                if (_process.HasExited)
+                {
+                    throw new InvalidOperationException($"mosquitto exited with {_process.ExitCode} at start\n{Log}");
+                }
+
                 try
                 {
                     using var probe = new TcpClient();
-                    await probe.ConnectAsync(IPAddress.Loopback, Port);
+                    await probe.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
                     return true;
                 }
                 catch (SocketException)
@@ -231,6 +285,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             TimeSpan.FromSeconds(10),
             $"mosquitto did not listen on port {Port}",
             () => Log,
-            TimeSpan.FromMilliseconds(25));
+            TimeSpan.FromMilliseconds(25),
+            cancellationToken);
     }
 }

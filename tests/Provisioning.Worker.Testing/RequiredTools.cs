@@ -1,4 +1,4 @@
-namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+namespace Provisioning.Worker.Testing;
 
 /// <summary>Finds the real programs the tests run; a missing one fails the test (never skips it) and says how to install it.</summary>
 public static class RequiredTools

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+namespace Provisioning.Worker.Testing;
 
 public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr)
 {
@@ -62,7 +62,8 @@ public static class ProcessRunner
 
     private static string Partial(Task<string> output) => output.IsCompletedSuccessfully ? output.Result : "(still open)";
 
-    internal static StringBuilder Capture(Process process, bool stdout)
+    /// <summary>Collects one of the process's streams, line by line, and hands each line to <paramref name="onLine"/> too.</summary>
+    internal static StringBuilder Capture(Process process, bool stdout, Action<string>? onLine = null)
     {
         var builder = new StringBuilder();
         DataReceivedEventHandler handler = (_, e) =>
@@ -73,6 +74,8 @@ public static class ProcessRunner
                 {
                     builder.AppendLine(e.Data);
                 }
+
+                onLine?.Invoke(e.Data);
             }
         };
         if (stdout)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+namespace Provisioning.Worker.Testing;
 
 public static class FreePort
 {

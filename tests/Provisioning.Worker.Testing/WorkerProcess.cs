@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Provisioning.Worker.IntegrationTests.Infrastructure;
+namespace Provisioning.Worker.Testing;
 
 /// <summary>
-/// The built worker run as a real process: <c>dotnet Provisioning.Worker.dll</c> from the test output directory
-/// (the project reference copies the dll, its deps.json and runtimeconfig.json there). Inherited
-/// <c>Mosquitto__*</c> variables are removed so only what a test passes configures the process.
+/// The built worker run as a real process, as it runs in production: <c>dotnet Provisioning.Worker.dll</c> from the
+/// output directory of the tests or the benchmark (their project reference copies the dll, its deps.json and
+/// runtimeconfig.json there). Inherited <c>Mosquitto__*</c> variables are removed so only what the caller passes
+/// configures the process.
 /// </summary>
 public sealed class WorkerProcess : IAsyncDisposable
 {
@@ -26,8 +27,16 @@ public sealed class WorkerProcess : IAsyncDisposable
         get
         {
             var path = Path.Combine(AppContext.BaseDirectory, "Provisioning.Worker.dll");
-            Assert.True(File.Exists(path), $"{path} is missing: the integration test project must reference src/Provisioning.Worker");
-            Assert.True(File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json")), "Provisioning.Worker.runtimeconfig.json is not beside the tests");
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"{path} is missing: the test project must reference src/Provisioning.Worker", path);
+            }
+
+            if (!File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json")))
+            {
+                throw new FileNotFoundException("Provisioning.Worker.runtimeconfig.json is not beside the tests", Path.ChangeExtension(path, ".runtimeconfig.json"));
+            }
+
             return path;
         }
     }
@@ -46,7 +55,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public string Stderr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
     /// <summary>The dotnet host running the tests (DOTNET_HOST_PATH under <c>dotnet test</c>), else the one on PATH.</summary>
-    internal static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>Runs the worker with <paramref name="args"/> to its exit.</summary>
     public static Task<ProcessResult> RunToExitAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? stdin = null, TimeSpan? timeout = null) =>
@@ -60,7 +69,9 @@ public sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a long-running worker; stop it with <see cref="StopAsync"/> or <see cref="KillHard"/>.</summary>
-    public static WorkerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    /// <param name="onLine">Also gets every line the worker writes, stdout and stderr, as it comes (from a thread-pool thread).</param>
+    /// <param name="dll">The worker to run; null: <see cref="DllPath"/>.</param>
+    public static WorkerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, Action<string>? onLine = null, string? dll = null)
     {
         var info = new ProcessStartInfo(DotnetHost)
         {
@@ -69,7 +80,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(DllPath);
+        info.ArgumentList.Add(dll ?? DllPath);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -88,8 +99,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info };
-        var stdout = ProcessRunner.Capture(process, stdout: true);
-        var stderr = ProcessRunner.Capture(process, stdout: false);
+        var stdout = ProcessRunner.Capture(process, stdout: true, onLine);
+        var stderr = ProcessRunner.Capture(process, stdout: false, onLine);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -111,7 +122,10 @@ public sealed class WorkerProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             var result = await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            Assert.True(result.ExitCode == 0 || _process.HasExited, $"kill -TERM failed: {result}");
+            if (result.ExitCode != 0 && !_process.HasExited)
+            {
+                throw new InvalidOperationException($"kill -TERM failed: {result}");
+            }
         }
 
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
