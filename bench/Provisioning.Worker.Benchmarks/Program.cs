@@ -20,7 +20,7 @@ var topics = new Option<string>("--topics") { Description = "Topic authorization
 topics.AcceptOnlyFromAmong(TopicModes.All);
 var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
 
-var root = new RootCommand("Provisioning.Worker benchmark (DESIGN.md, issue 5): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
+var root = new RootCommand("Provisioning.Worker benchmark (docs/benchmarks.md): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
     devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, topics, keep,
 };

@@ -308,23 +308,21 @@ public sealed class DeadLettersCommandTests(ServiceEndpoints endpoints)
 
         // Then: every message is in one of the two queues; the one in flight may be in both
         var seen = new List<string>();
-        var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         var errorLeft = 0;
-        while (true)
-        {
-            // The broker returns the killed channel's unacknowledged message once it notices the closed socket.
-            var fromError = await queues.DrainAsync(Error);
-            errorLeft += fromError.Count;
-            seen.AddRange(fromError.Concat(await queues.DrainAsync(Source)).Select(m => m.MessageId!));
-            var missing = ids.Except(seen).ToList();
-            if (missing.Count == 0)
+        var missing = ids.ToList();
+        await Eventually.TrueAsync(
+            async () =>
             {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < waitUntil, $"{missing.Count} messages are in neither queue, e.g. {missing[0]}");
-            await Task.Delay(100);
-        }
+                // The broker returns the killed channel's unacknowledged message once it notices the closed socket.
+                var fromError = await queues.DrainAsync(Error);
+                errorLeft += fromError.Count;
+                seen.AddRange(fromError.Concat(await queues.DrainAsync(Source)).Select(m => m.MessageId!));
+                missing = ids.Except(seen).ToList();
+                return missing.Count == 0;
+            },
+            TimeSpan.FromSeconds(30),
+            "some messages are in neither queue",
+            () => $"{missing.Count} missing, e.g. {missing.FirstOrDefault()}");
 
         Assert.InRange(seen.Count - Messages, 0, 1);
         Assert.True(errorLeft > 0, "the replay had finished before the kill: the test proved nothing");
