@@ -36,4 +36,25 @@ public static class Eventually
             await Task.Delay(poll ?? _defaultPoll, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Reads until <paramref name="done"/> holds for what was read or <paramref name="timeout"/> passes; the last
+    /// value either way, for the caller to assert on (the answer a test reports is the one it saw last).
+    /// </summary>
+    public static async Task<T> LastAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, TimeSpan? poll = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(done);
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || Stopwatch.GetElapsedTime(started) > timeout)
+            {
+                return value;
+            }
+
+            await Task.Delay(poll ?? _defaultPoll, cancellationToken);
+        }
+    }
 }

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
+using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Consumers;
 

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 

@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Persistence;

@@ -65,20 +65,8 @@ public static partial class WorkerHttp
     }
 
     /// <summary>GETs <paramref name="path"/> until <paramref name="done"/> holds for the answer; the last answer either way.</summary>
-    public static async Task<(HttpStatusCode Status, string Body)> PollAsync(Uri address, string path, Func<HttpStatusCode, string, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var (status, body) = await GetAsync(address, path);
-            if (done(status, body) || DateTime.UtcNow > deadline)
-            {
-                return (status, body);
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static Task<(HttpStatusCode Status, string Body)> PollAsync(Uri address, string path, Func<HttpStatusCode, string, bool> done, TimeSpan timeout) =>
+        Eventually.LastAsync(() => GetAsync(address, path), answer => done(answer.Status, answer.Body), timeout);
 
     /// <summary>The status of each check in a health body, by name.</summary>
     public static IReadOnlyDictionary<string, (string Status, string Description)> Checks(string body)

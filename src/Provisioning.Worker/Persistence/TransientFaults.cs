@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
-namespace Provisioning.Worker.Consumers;
+namespace Provisioning.Worker.Persistence;
 
 /// <summary>Which failures are worth retrying: decided by exception type and SqlState, never by message text.</summary>
 public static class TransientFaults

@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Provisioning.Worker.Consumers;
+using Provisioning.Worker.Persistence;
 
-namespace Provisioning.Worker.Tests.Consumers;
+namespace Provisioning.Worker.Tests.Persistence;
 
 public class TransientFaultsTests
 {
