@@ -28,7 +28,7 @@ internal static partial class MosquittoSignalProbe
         if (errno == 0)
         {
             // A stopped broker passes kill(pid, 0) and is only noticed once a reload is due (the Mosquitto-frozen fault scenario).
-            return Projection.SignalDisposition.Stopped(pid) == true
+            return SignalDisposition.Stopped(pid) == true
                 ? (pid, $"Mosquitto (pid {pid} from {pidFile}) is stopped (SIGSTOP, or a debugger): it answers no client and takes no reload until it is continued (SIGCONT).")
                 : (pid, null);
         }
