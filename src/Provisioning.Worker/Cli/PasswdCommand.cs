@@ -94,7 +94,7 @@ public static class PasswdCommand
 
             if (DeviceIdentity.IsDeviceUsername(username))
             {
-                return await FailAsync(BadInput, $"username \"{SafeText.Ascii(username)}\" has the device form {{tenantId}}.{{deviceId}}; such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
+                return await FailAsync(BadInput, $"username \"{SafeText.Ascii(username)}\" has a device form ({{tenantId}}/{{deviceId}}, or the earlier {{tenantId}}.{{deviceId}}); such lines are owned by the worker, which removes them when it rewrites the file. Choose a name without that form.");
             }
 
             string password;
@@ -115,7 +115,7 @@ public static class PasswdCommand
             string hash;
             try
             {
-                hash = MosquittoPasswordHash.Create(password, options.HashIterations);
+                hash = MosquittoPasswordHash.Create(password, options.OperatorHashIterations);
             }
             catch (ArgumentException)
             {

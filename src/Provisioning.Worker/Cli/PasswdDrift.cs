@@ -30,7 +30,8 @@ public sealed class PasswdDrift
 
     /// <param name="file">The file as read; null when it does not exist.</param>
     /// <param name="appliedXmin">The checkpoint's xmin read before the file; null when there is no checkpoint.</param>
-    public PasswdDrift(PasswdFile? file, long? appliedXmin)
+    /// <param name="deviceIterations">The configured iterations of device hashes (<c>Mosquitto:HashIterations</c>).</param>
+    public PasswdDrift(PasswdFile? file, long? appliedXmin, int deviceIterations = 1)
     {
         _appliedXmin = appliedXmin;
         foreach (var line in file?.Lines ?? [])
@@ -38,7 +39,15 @@ public sealed class PasswdDrift
             if (line is { Kind: PasswdLineKind.User, Username: { } username } && DeviceIdentity.IsDeviceUsername(username))
             {
                 // A second line of the same user is reported by Check(); the broker's choice between them is not ours to guess.
-                _lines.TryAdd(username, line.Hash!);
+                if (_lines.TryAdd(username, line.Hash!) && MosquittoPasswordHash.Iterations(line.Hash) is { } iterations && iterations != deviceIterations)
+                {
+                    OtherIterationLines++;
+                }
+
+                if (DeviceIdentity.TryParseUsername(username, out var parsed) && parsed.IsLegacy)
+                {
+                    EarlierFormLines++;
+                }
             }
         }
 
@@ -50,6 +59,12 @@ public sealed class PasswdDrift
     }
 
     public int FileDeviceLines { get; }
+
+    /// <summary>Device lines whose hash has another iteration count than configured: they change at the device's next registration.</summary>
+    public int OtherIterationLines { get; }
+
+    /// <summary>Device lines of the earlier username form <c>tenant.device</c>: they change at the device's next registration.</summary>
+    public int EarlierFormLines { get; }
 
     public int ActiveDevices { get; private set; }
 

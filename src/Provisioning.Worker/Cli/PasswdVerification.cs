@@ -18,6 +18,8 @@ public sealed record PasswdVerifyReport(
     bool InStep,
     int FileDeviceLines,
     int ActiveDevices,
+    int OtherIterationLines,
+    int EarlierFormLines,
     IReadOnlyDictionary<string, int> Counts,
     IReadOnlyList<DriftItem> Drift,
     AclVerifyReport? AclFile);
@@ -50,7 +52,7 @@ internal static class PasswdVerification
             // xmin, so whatever else differs is marked unconfirmed rather than blamed on the file.
             var checkpoint = await database.ReadAsync(DevicesCommand.CheckpointAsync, ct);
             var file = await ReadFileAsync(mosquitto.PasswdFile, ct);
-            var drift = new PasswdDrift(file, checkpoint?.AppliedXmin);
+            var drift = new PasswdDrift(file, checkpoint?.AppliedXmin, mosquitto.HashIterations);
             var acl = mosquitto.ManagesTopics
                 ? new AclDrift(await ReadBytesAsync(mosquitto.AclFile, ct), TopicRules.Parse(mosquitto.EffectiveDeviceTopics), checkpoint?.AppliedXmin)
                 : null;
@@ -80,6 +82,8 @@ internal static class PasswdVerification
                 drift.InStep && acl?.InStep != false,
                 drift.FileDeviceLines,
                 drift.ActiveDevices,
+                drift.OtherIterationLines,
+                drift.EarlierFormLines,
                 drift.Counts(),
                 drift.Items,
                 acl?.Report(mosquitto.AclFile));
@@ -132,6 +136,12 @@ internal static class PasswdVerification
         text.Append(passwdInStep
             ? $"in step: {totals}.\n"
             : $"not in step: {string.Join(", ", report.Counts.Select(c => $"{c.Value} {c.Key}"))}; {totals}.\n");
+        if (report.OtherIterationLines > 0 || report.EarlierFormLines > 0)
+        {
+            // Not drift: both are what the device was issued, and change at its next registration.
+            text.Append(CultureInfo.InvariantCulture, $"{report.OtherIterationLines} device line{Plural(report.OtherIterationLines)} with another hash iteration count than Mosquitto:HashIterations, {report.EarlierFormLines} of the earlier username form tenant.device: each changes at the device's next registration.\n");
+        }
+
         if (report.AclFile is not { } acl)
         {
             text.Append("acl_file: not compared (Mosquitto:AclFile is not set: topic access is not restricted).\n");

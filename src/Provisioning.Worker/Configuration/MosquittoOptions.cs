@@ -22,8 +22,21 @@ public sealed class MosquittoOptions
     /// <summary>Octal mode of the passwd file, 0640 or stricter (no bits for others, no write for group).</summary>
     public string PasswdFileMode { get; set; } = "0640";
 
-    /// <summary>PBKDF2 iterations of new <c>$7$</c> hashes; 101 is mosquitto_passwd's default.</summary>
-    public int HashIterations { get; set; } = 101;
+    /// <summary>
+    /// PBKDF2 iterations of device (and probe) <c>$7$</c> hashes. 1: the passwords are 256-bit random secrets, so
+    /// stretching adds nothing against guessing, while Mosquitto re-verifies every session it holds at every reload
+    /// (docs/design.md, "Why device hashes have 1 iteration").
+    /// </summary>
+    public int HashIterations { get; set; } = 1;
+
+    /// <summary>PBKDF2 iterations of the hashes <c>passwd set</c> writes for operators' accounts, whose passwords people choose; 101 is mosquitto_passwd's default.</summary>
+    public int OperatorHashIterations { get; set; } = 101;
+
+    /// <summary>
+    /// The most of its time the broker may spend reloading under sustained load (0 &lt; share ≤ 1): after a reload that
+    /// stalled it for S, the next waits S × (1 − share) / share. The first change after a quiet spell is reloaded at once.
+    /// </summary>
+    public double MaxReloadShare { get; set; } = 0.3;
 
     /// <summary>
     /// The passwd user the worker rotates at every reload and then logs in as, to confirm that the broker

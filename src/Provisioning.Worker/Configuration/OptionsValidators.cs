@@ -54,9 +54,19 @@ internal sealed class MosquittoOptionsValidator : IValidateOptions<MosquittoOpti
             failures.Add($"{S}:HashIterations is {options.HashIterations}; it must be between 1 and 10000000.");
         }
 
+        if (options.OperatorHashIterations is < 1 or > 10_000_000)
+        {
+            failures.Add($"{S}:OperatorHashIterations is {options.OperatorHashIterations}; it must be between 1 and 10000000.");
+        }
+
+        if (!(options.MaxReloadShare is > 0 and <= 1))
+        {
+            failures.Add($"{S}:MaxReloadShare is {options.MaxReloadShare.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be more than 0 and at most 1 (the share of the broker's time spent reloading).");
+        }
+
         if (string.IsNullOrWhiteSpace(options.ProbeUsername) || options.ProbeUsername.Contains(':', StringComparison.Ordinal) || Devices.DeviceIdentity.IsDeviceUsername(options.ProbeUsername))
         {
-            failures.Add($"{S}:ProbeUsername is '{options.ProbeUsername}'; it must be a Mosquitto username without ':' that is not of the device form tenant.device.");
+            failures.Add($"{S}:ProbeUsername is '{options.ProbeUsername}'; it must be a Mosquitto username without ':' that is not of a device's form (tenant/device or tenant.device).");
         }
 
         if (options.ReloadTimeout <= TimeSpan.Zero)

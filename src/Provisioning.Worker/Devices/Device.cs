@@ -12,6 +12,7 @@ public sealed record Device
 
     public required string DeviceId { get; init; }
 
+    /// <summary>The username its current credential was issued under: <c>{tenantId}/{deviceId}</c>, or the earlier <c>{tenantId}.{deviceId}</c>.</summary>
     public required string Username { get; init; }
 
     public DeviceStatus Status { get; init; }

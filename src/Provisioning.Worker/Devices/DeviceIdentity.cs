@@ -39,18 +39,53 @@ public static class DeviceIdentity
 
     public static bool IsValid([NotNullWhen(true)] string? id) => Problem("id", id) is null;
 
-    /// <summary>The MQTT username of a device: <c>{tenantId}.{deviceId}</c>.</summary>
-    public static string Username(string tenantId, string deviceId) => $"{tenantId}.{deviceId}";
+    /// <summary>
+    /// The MQTT username of a device: <c>{tenantId}/{deviceId}</c>, so that Mosquitto's <c>%u</c> in one <c>pattern</c>
+    /// line expands to the device's own topic levels (docs/topic-authorization.md).
+    /// </summary>
+    public static string Username(string tenantId, string deviceId) => $"{tenantId}/{deviceId}";
 
-    /// <summary>True for names of the form the worker owns in the passwd file; operators' accounts must not take it.</summary>
-    public static bool IsDeviceUsername(string username)
+    /// <summary>
+    /// The username of the earlier versions, <c>{tenantId}.{deviceId}</c>: a device keeps it until its next registration
+    /// (docs/contract.md, "Usernames"). Still the worker's own, never an operator's.
+    /// </summary>
+    public static string LegacyUsername(string tenantId, string deviceId) => $"{tenantId}.{deviceId}";
+
+    /// <summary>The device a username of either form names; false for any other name.</summary>
+    public static bool TryParseUsername(string username, out DeviceUsername parsed)
     {
-        var dot = username.IndexOf('.', StringComparison.Ordinal);
-        return dot > 0
-            && IsValid(username[..dot])
-            && IsValid(username[(dot + 1)..]);
+        ArgumentNullException.ThrowIfNull(username);
+        parsed = default;
+        var separator = username.IndexOfAny(['/', '.']);
+        if (separator <= 0)
+        {
+            return false;
+        }
+
+        var tenantId = username[..separator];
+        var deviceId = username[(separator + 1)..];
+        if (!IsValid(tenantId) || !IsValid(deviceId))
+        {
+            return false;
+        }
+
+        parsed = new DeviceUsername(tenantId, deviceId, IsLegacy: username[separator] == '.');
+        return true;
     }
+
+    /// <summary>True for names of the forms the worker owns in the broker's files; operators' accounts must not take them.</summary>
+    public static bool IsDeviceUsername(string username) => TryParseUsername(username, out _);
+
+    /// <summary>
+    /// One key for a device whichever form its username has (ids never hold '.' or '/'): a device's line of either form is
+    /// replaced by its new one when the files are merged.
+    /// </summary>
+    public static string CanonicalUsername(string username) =>
+        TryParseUsername(username, out var parsed) && parsed.IsLegacy ? Username(parsed.TenantId, parsed.DeviceId) : username;
 
     private static bool IsIdCharacter(char c) =>
         c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-';
 }
+
+/// <summary>The device a username names, and whether it is of the earlier form <c>{tenantId}.{deviceId}</c>.</summary>
+public readonly record struct DeviceUsername(string TenantId, string DeviceId, bool IsLegacy);

@@ -109,6 +109,7 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
             var devices = new UnnestedRows<Device>(changed)
                 .Column("tenant_id", NpgsqlDbType.Text, d => d.TenantId)
                 .Column("device_id", NpgsqlDbType.Text, d => d.DeviceId)
+                .Column("username", NpgsqlDbType.Text, d => d.Username)
                 .Column("status", NpgsqlDbType.Integer, d => (int)d.Status)
                 .Column("password_hash", NpgsqlDbType.Text, d => d.PasswordHash)
                 .Column("registered_at", NpgsqlDbType.TimestampTz, d => d.RegisteredAt)
@@ -117,7 +118,7 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
             batch.BatchCommands.Add(devices.Command(
                 $"""
                 UPDATE devices AS dev
-                SET status = x.status, password_hash = x.password_hash, registered_at = x.registered_at, deleted_at = x.deleted_at,
+                SET username = x.username, status = x.status, password_hash = x.password_hash, registered_at = x.registered_at, deleted_at = x.deleted_at,
                     updated_at = x.updated_at
                 FROM {devices.Source}
                 WHERE dev.tenant_id = x.tenant_id AND dev.device_id = x.device_id

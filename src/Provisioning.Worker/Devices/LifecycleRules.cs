@@ -30,7 +30,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         var current = device ?? Device.Unknown(e.TenantId!, e.DeviceId!);
         if (current.TenantId != e.TenantId || current.DeviceId != e.DeviceId)
         {
-            throw new ArgumentException($"The state of {current} was given for an event of {e.TenantId}.{e.DeviceId}.", nameof(device));
+            throw new ArgumentException($"The state of {current} was given for an event of {e.TenantId}/{e.DeviceId}.", nameof(device));
         }
 
         var occurredAt = e.OccurredAt.ToUniversalTime();
@@ -78,7 +78,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
             var key = (TenantId: e.TenantId!, DeviceId: e.DeviceId!);
             var device = states.TryGetValue(key, out var state)
                 ? state
-                : throw new ArgumentException($"The device {key.TenantId}.{key.DeviceId} was not locked.", nameof(locked));
+                : throw new ArgumentException($"The device {key.TenantId}/{key.DeviceId} was not locked.", nameof(locked));
             var decision = e.Kind == DeviceEventKind.Registered
                 ? Apply(device, e, credentials[e.MessageId], topics.For(key.TenantId, key.DeviceId), now)
                 : Apply(device, e, null, [], now);
@@ -115,8 +115,10 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         }
 
         ArgumentNullException.ThrowIfNull(credential);
+        // A registration gives the current username form; a device of an earlier version keeps its old one until then.
         var registered = device with
         {
+            Username = DeviceIdentity.Username(device.TenantId, device.DeviceId),
             Status = DeviceStatus.Active,
             PasswordHash = credential.PasswordHash,
             RegisteredAt = Latest(device.RegisteredAt, occurredAt),
@@ -126,7 +128,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         {
             TenantId = device.TenantId,
             DeviceId = device.DeviceId,
-            Username = device.Username,
+            Username = registered.Username,
             Password = credential.Password,
             BrokerHost = brokerHost,
             BrokerPort = brokerPort,

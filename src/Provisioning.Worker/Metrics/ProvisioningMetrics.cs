@@ -24,6 +24,7 @@ public sealed class ProvisioningMetrics
     private readonly Counter<long> _projectionRewrites;
     private readonly Counter<long> _projectionFailures;
     private readonly Histogram<double> _projectionDuration;
+    private readonly Histogram<double> _reloadStall;
     private readonly Histogram<double> _deliveryLatency;
     private readonly Counter<long> _deliveryFailures;
     private readonly Meter _meter;
@@ -51,6 +52,8 @@ public sealed class ProvisioningMetrics
             "provisioning.projection.failures", "{failure}", "Passwd projection cycles that failed and will be retried; replies wait meanwhile.");
         _projectionDuration = _meter.CreateHistogram(
             "provisioning.projection.duration", "s", "Time to rewrite the passwd file and have Mosquitto confirm it.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _secondsBuckets });
+        _reloadStall = _meter.CreateHistogram(
+            "provisioning.broker.reload_stall", "s", "How long each reload stalled Mosquitto, from the SIGHUP to the probe's proof; its rate of sum is the broker's share of time spent reloading (Mosquitto:MaxReloadShare).", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _secondsBuckets });
         _deliveryLatency = _meter.CreateHistogram(
             "provisioning.outbox.delivery_latency", "s", "From the event's transaction to the reply's confirmed delivery to RabbitMQ.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _secondsBuckets });
         _deliveryFailures = _meter.CreateCounter<long>(
@@ -82,10 +85,12 @@ public sealed class ProvisioningMetrics
 
     public void ReplyDeliveryFailed(string messageType) => _deliveryFailures.Add(1, new KeyValuePair<string, object?>("type", messageType));
 
-    public void ProjectionRewritten(TimeSpan duration)
+    /// <summary>A rewrite took <paramref name="duration"/> in all, of which the broker stalled <paramref name="stall"/> reloading.</summary>
+    public void ProjectionRewritten(TimeSpan duration, TimeSpan stall)
     {
         _projectionRewrites.Add(1);
         _projectionDuration.Record(duration.TotalSeconds);
+        _reloadStall.Record(stall.TotalSeconds);
     }
 
     public void ProjectionFailed() => _projectionFailures.Add(1);

@@ -46,6 +46,10 @@ public static class MosquittoPasswordHash
         }
     }
 
+    /// <summary>The PBKDF2 iteration count of a well-formed <c>$7$</c> hash; null for anything else.</summary>
+    public static int? Iterations(string? encodedHash) =>
+        TryDecode(encodedHash, out var decoded) && decoded.Type == 7 ? decoded.Iterations : null;
+
     /// <summary>True when <paramref name="password"/> matches <paramref name="encodedHash"/>; false for a wrong password and for any malformed input.</summary>
     public static bool Verify(string? password, string? encodedHash)
     {

@@ -1,33 +1,47 @@
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Devices;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Projection;
 
 /// <summary>
 /// The acl_file as a projection: the operators' lines (kept byte for byte), the probe's block with this cycle's
-/// topic and the <c>pattern</c> lines of the rules that have one, then one block per active device for the rules
-/// that need one. Written like the passwd file (<see cref="ProjectedFile"/>); between full rebuilds only the changed
-/// devices' blocks are rewritten (<see cref="DeviceLines"/>).
+/// topic and the <c>pattern</c> lines of the rules that have one, then a block for each active device that needs one
+/// (<see cref="TopicRules.NeedsBlock"/>: rules that are no pattern, or a username of the earlier form). With only
+/// pattern rules the file changes only when the rules, the operators' lines or an earlier-form device change: a cycle
+/// whose changed devices have no block here leaves it alone, and the reload then proves only the passwd file.
+/// Written like the passwd file (<see cref="ProjectedFile"/>); between full rebuilds only the changed devices' blocks
+/// are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
 public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, TimeProvider clock, ILogger logger)
     : ProjectedFile(options.AclFile, options.FileMode, "acl_file", new OperatorAclLines(options.ProbeUsername), clock)
 {
     private const int FlushAt = 1 << 16;
     private readonly byte[] _patternLines = rules.PatternLines();
-    private readonly bool _hasBlocks = rules.BlockRules.Any();
+    private readonly bool _everyDeviceHasABlock = rules.BlockRules.Any();
+
+    /// <summary>
+    /// The devices (canonical usernames) with a block in the file although every rule is a pattern: those of the earlier
+    /// username form. It only shrinks as they register again, and is rebuilt at every full write.
+    /// </summary>
+    private readonly HashSet<string> _earlierFormBlocks = new(StringComparer.Ordinal);
+
+    protected override bool RewrittenEveryCycle => false;
 
     protected override byte[] Header(ProbeCredential probe) => [.. probe.AclBlock(), .. _patternLines];
 
     protected override async Task<int> WriteAllAsync(DeviceChanges devices, Stream output, CancellationToken cancellationToken)
     {
-        if (!_hasBlocks)
-        {
-            return devices.Count;
-        }
-
+        _earlierFormBlocks.Clear();
         using var buffer = new MemoryStream(FlushAt * 2);
         await foreach (var username in devices.AllUsernamesAsync(cancellationToken))
         {
+            if (!rules.NeedsBlock(username))
+            {
+                continue;
+            }
+
+            Track(username, hasBlock: true);
             buffer.Write(rules.DeviceBlock(username));
             if (buffer.Length >= FlushAt)
             {
@@ -43,19 +57,25 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
     protected override DeviceLines Changes(DeviceChanges devices)
     {
         var blocks = new DeviceLines(DeviceRecordFormat.AclBlock);
-        if (_hasBlocks)
+        foreach (var (username, hash) in devices.Changed)
         {
-            foreach (var (username, hash) in devices.Changed)
+            var canonical = DeviceIdentity.CanonicalUsername(username);
+            var needsBlock = hash is not null && rules.NeedsBlock(username);
+            if (!needsBlock && !_everyDeviceHasABlock && !_earlierFormBlocks.Contains(canonical) && !rules.NeedsBlock(username))
             {
-                if (hash is null)
-                {
-                    blocks.Remove(username);
-                }
-                else
-                {
-                    blocks.SetRecord(username, rules.DeviceBlock(username));
-                }
+                continue; // neither had a block here nor gets one: nothing of this file changes
             }
+
+            if (needsBlock)
+            {
+                blocks.SetRecord(username, rules.DeviceBlock(username));
+            }
+            else
+            {
+                blocks.Remove(username);
+            }
+
+            Track(username, needsBlock);
         }
 
         return blocks;
@@ -67,6 +87,24 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         foreach (var problem in problems)
         {
             Log.OperatorLineProblem(logger, options.AclFile, problem);
+        }
+    }
+
+    private void Track(string username, bool hasBlock)
+    {
+        if (_everyDeviceHasABlock)
+        {
+            return;
+        }
+
+        var canonical = DeviceIdentity.CanonicalUsername(username);
+        if (hasBlock)
+        {
+            _earlierFormBlocks.Add(canonical);
+        }
+        else
+        {
+            _earlierFormBlocks.Remove(canonical);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Provisioning.Worker.Devices;
 
 namespace Provisioning.Worker.Projection;
 
@@ -8,7 +9,8 @@ namespace Provisioning.Worker.Projection;
 /// A record is one line of the passwd file (<c>username:hash</c>) or one block of the acl_file (a <c>user</c> line and
 /// the <c>topic</c> lines after it). A rewrite copies the previous file's device records in large runs, leaving out
 /// the changed users, then appends the new records. Memory follows the changes, not the fleet: a million devices
-/// cost nothing between rewrites.
+/// cost nothing between rewrites. A device's record is found whichever username form it was written under
+/// (<see cref="DeviceIdentity.CanonicalUsername"/>): a device that moves to the current form loses its old line.
 /// </summary>
 public sealed class DeviceLines(DeviceRecordFormat format = DeviceRecordFormat.PasswdLine)
 {
@@ -23,13 +25,13 @@ public sealed class DeviceLines(DeviceRecordFormat format = DeviceRecordFormat.P
     public int Count => _changes.Count;
 
     /// <summary>The user's line becomes <c>username:hash</c> (passwd file).</summary>
-    public void Set(string username, string hash) => _changes[username] = Encoding.UTF8.GetBytes($"{username}:{hash}\n");
+    public void Set(string username, string hash) => _changes[DeviceIdentity.CanonicalUsername(username)] = Encoding.UTF8.GetBytes($"{username}:{hash}\n");
 
     /// <summary>The user's record becomes <paramref name="record"/> (whole lines, each ending with '\n').</summary>
-    public void SetRecord(string username, byte[] record) => _changes[username] = record;
+    public void SetRecord(string username, byte[] record) => _changes[DeviceIdentity.CanonicalUsername(username)] = record;
 
     /// <summary>The user's line goes.</summary>
-    public void Remove(string username) => _changes[username] = null;
+    public void Remove(string username) => _changes[DeviceIdentity.CanonicalUsername(username)] = null;
 
     /// <summary>
     /// Writes the device records of <paramref name="previous"/> (after its first <paramref name="skip"/> bytes, which
@@ -146,7 +148,10 @@ public sealed class DeviceLines(DeviceRecordFormat format = DeviceRecordFormat.P
     /// <summary>Every passwd line is a record; in the acl_file a record starts at its <c>user</c> line.</summary>
     private bool IsRecordStart(ReadOnlySpan<byte> line) => format == DeviceRecordFormat.PasswdLine || line.StartsWith(_userKeyword);
 
-    /// <summary>A device record's username: ASCII by the id rules, so a byte is a char.</summary>
+    /// <summary>
+    /// A device record's username in its canonical form: ASCII by the id rules, so a byte is a char; an earlier-form
+    /// <c>tenant.device</c> is read as <c>tenant/device</c> (ids hold neither '.' nor '/').
+    /// </summary>
     private ReadOnlySpan<char> Username(ReadOnlySpan<byte> line)
     {
         ReadOnlySpan<byte> user;
@@ -161,9 +166,19 @@ public sealed class DeviceLines(DeviceRecordFormat format = DeviceRecordFormat.P
         }
 
         var length = Math.Min(user.Length, _username.Length);
+        var separator = -1;
         for (var i = 0; i < length; i++)
         {
             _username[i] = (char)user[i];
+            if (separator < 0 && user[i] is (byte)'/' or (byte)'.')
+            {
+                separator = i;
+            }
+        }
+
+        if (separator > 0)
+        {
+            _username[separator] = '/';
         }
 
         return _username.AsSpan(0, length);

@@ -16,9 +16,9 @@ public interface IProjectedFile
     /// Under the file's lock: writes the file from <paramref name="devices"/> (every active device, or the changes
     /// merged into the previous file) with the cycle's <paramref name="probe"/>, after <paramref name="confirmLeader"/>.
     /// Throws <see cref="ProjectedFileChangedException"/> when an incremental write finds the file changed underneath.
-    /// Returns the devices the file now holds.
+    /// Returns whether the file was written (a file whose records did not change may be left alone) and the devices it holds.
     /// </summary>
-    Task<int> WriteAsync(DeviceChanges devices, ProbeCredential probe, Func<CancellationToken, Task> confirmLeader, CancellationToken cancellationToken);
+    Task<FileWrite> WriteAsync(DeviceChanges devices, ProbeCredential probe, Func<CancellationToken, Task> confirmLeader, CancellationToken cancellationToken);
 
     /// <summary>After a failure: the file can no longer be trusted to be what this instance last wrote.</summary>
     void Forget();
@@ -27,3 +27,9 @@ public interface IProjectedFile
 /// <summary>Someone else wrote a projected file between the cycle's read and its write: the cycle starts again with a full read.</summary>
 public sealed class ProjectedFileChangedException(string path)
     : Exception($"{path} changed since the projection read the database; it is rebuilt from a full read.");
+
+/// <summary>What a cycle did to one file: Written false when it left the file as it was; Devices, the records written.</summary>
+public readonly record struct FileWrite(bool Written, int Devices)
+{
+    public static readonly FileWrite Unchanged = new(false, 0);
+}

@@ -19,7 +19,8 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     private static readonly MqttClientFactory _clientFactory = new();
     private static readonly Backoff _probeRetry = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
 
-    public async Task ReloadAsync(ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
+    /// <summary>Reloads and proves; returns the broker's stall: from the signal to the proof.</summary>
+    public async Task<TimeSpan> ReloadAsync(ProbeCredential probe, bool proveTopics, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);
         var settings = options.Value;
@@ -44,8 +45,9 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
             var (refusal, notListening) = await TryProbeAsync(settings, probe, proveTopics, settings.ReloadTimeout - clock.GetElapsedTime(started), cancellationToken);
             if (refusal is null)
             {
-                Log.Reloaded(logger, pid, clock.GetElapsedTime(started).TotalMilliseconds, attempt);
-                return;
+                var stall = clock.GetElapsedTime(started);
+                Log.Reloaded(logger, pid, stall.TotalMilliseconds, attempt);
+                return stall;
             }
 
             // A reload keeps the listeners open: a refused connection means the broker is gone, not busy.

@@ -19,8 +19,14 @@ public abstract class ProjectedFile(string path, UnixFileMode fileMode, string f
 
     public bool IsStale => operatorLines.IsStale(path);
 
-    public async Task<int> WriteAsync(DeviceChanges devices, ProbeCredential probe, Func<CancellationToken, Task> confirmLeader, CancellationToken cancellationToken)
+    public async Task<FileWrite> WriteAsync(DeviceChanges devices, ProbeCredential probe, Func<CancellationToken, Task> confirmLeader, CancellationToken cancellationToken)
     {
+        var changes = devices.IsFull ? null : Changes(devices);
+        if (changes is { Count: 0 } && !RewrittenEveryCycle)
+        {
+            return FileWrite.Unchanged;
+        }
+
         var header = Header(probe);
         var written = 0;
         await using var fileLock = await _store.LockAsync(cancellationToken);
@@ -31,7 +37,7 @@ public abstract class ProjectedFile(string path, UnixFileMode fileMode, string f
             {
                 await stream.WriteAsync(operatorLines.Content, ct);
                 await stream.WriteAsync(header, ct);
-                if (devices.IsFull)
+                if (changes is null)
                 {
                     written = await WriteAllAsync(devices, stream, ct);
                     return;
@@ -40,15 +46,21 @@ public abstract class ProjectedFile(string path, UnixFileMode fileMode, string f
                 await using var previous = new FileStream(
                     path,
                     new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 0 });
-                written = await Changes(devices).MergeAsync(previous, _headerLength, stream, ct);
+                written = await changes.MergeAsync(previous, _headerLength, stream, ct);
             },
             cancellationToken);
         operatorLines.Written(path);
         _headerLength = operatorLines.Content.Length + header.Length;
-        return written;
+        return new FileWrite(true, written);
     }
 
     public void Forget() => operatorLines.Forget();
+
+    /// <summary>
+    /// True when the file is written at every cycle that changes devices, even when none of its own records changed: the
+    /// passwd file carries the probe's new password, which proves the reload. The acl_file is left alone then.
+    /// </summary>
+    protected virtual bool RewrittenEveryCycle => true;
 
     /// <summary>What follows the operators' lines and precedes the device records: the probe's entry, fixed lines.</summary>
     protected abstract byte[] Header(ProbeCredential probe);
@@ -56,7 +68,7 @@ public abstract class ProjectedFile(string path, UnixFileMode fileMode, string f
     /// <summary>Every active device's record, after a full read; the number of devices the file now holds.</summary>
     protected abstract Task<int> WriteAllAsync(DeviceChanges devices, Stream output, CancellationToken cancellationToken);
 
-    /// <summary>The changed devices' records (set or removed), to merge into the previous file's.</summary>
+    /// <summary>The changed devices' records (set or removed) that concern this file, to merge into the previous file's.</summary>
     protected abstract DeviceLines Changes(DeviceChanges devices);
 
     /// <summary>Operators' lines the broker would refuse: recorded for health, logged.</summary>

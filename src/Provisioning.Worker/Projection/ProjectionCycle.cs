@@ -73,17 +73,23 @@ public sealed class ProjectionCycle(
         var rewrite = full || read.Devices.Count > 0;
         var started = clock.GetTimestamp();
         var written = TimeSpan.Zero;
+        var stall = TimeSpan.Zero;
         if (rewrite)
         {
             var probe = ProbeCredential.New(_mosquitto.ProbeUsername, _mosquitto.HashIterations);
+            var aclWritten = false;
             try
             {
                 foreach (var file in files)
                 {
-                    var devices = await file.WriteAsync(read.Devices, probe, leader.ConfirmAsync, cancellationToken);
+                    var write = await file.WriteAsync(read.Devices, probe, leader.ConfirmAsync, cancellationToken);
                     if (ReferenceEquals(file, files[0]))
                     {
-                        _devices = devices; // the passwd file has one line per device, whatever the rules
+                        _devices = write.Devices; // the passwd file has one line per device, whatever the rules
+                    }
+                    else
+                    {
+                        aclWritten |= write.Written;
                     }
                 }
             }
@@ -94,13 +100,13 @@ public sealed class ProjectionCycle(
             }
 
             written = clock.GetElapsedTime(started);
-            await reloader.ReloadAsync(probe, proveTopics: _mosquitto.ManagesTopics, cancellationToken);
+            stall = await reloader.ReloadAsync(probe, proveTopics: aclWritten, cancellationToken);
         }
 
         var released = await ReleaseAsync(connection, read.SnapshotXmin, awaiting, cancellationToken);
         _fullRebuild = false;
         _feed.Advance(read);
-        return new CycleOutcome(true, rewrite, full, read.Devices.Count, released, _devices, written, rewrite ? clock.GetElapsedTime(started) : TimeSpan.Zero);
+        return new CycleOutcome(true, rewrite, full, read.Devices.Count, released, _devices, written, rewrite ? clock.GetElapsedTime(started) : TimeSpan.Zero, stall);
     }
 
     private async Task<(FeedRead Read, IReadOnlyList<long> Awaiting)> ReadAsync(NpgsqlConnection connection, bool full, CancellationToken cancellationToken)
@@ -134,10 +140,13 @@ public sealed class ProjectionCycle(
     }
 }
 
-/// <summary>What a cycle did: Busy when another pass should follow at once.</summary>
-public sealed record CycleOutcome(bool Busy, bool Rewritten, bool FullRead, int ChangedDevices, int Released, int Devices, TimeSpan Written, TimeSpan Elapsed)
+/// <summary>
+/// What a cycle did: Busy when another pass should follow at once; Stall, how long the broker took to reload (from
+/// the signal to the proof), zero when it was not reloaded.
+/// </summary>
+public sealed record CycleOutcome(bool Busy, bool Rewritten, bool FullRead, int ChangedDevices, int Released, int Devices, TimeSpan Written, TimeSpan Elapsed, TimeSpan Stall)
 {
-    public static readonly CycleOutcome Idle = new(false, false, false, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero);
+    public static readonly CycleOutcome Idle = new(false, false, false, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 
     public static readonly CycleOutcome NotLeader = Idle;
 }

@@ -21,10 +21,16 @@ public sealed partial class ProjectionRunner(
     ProvisioningMetrics metrics,
     IOptions<MosquittoOptions> mosquittoOptions,
     IOptions<ProvisioningOptions> provisioningOptions,
+    Topics.TopicRules topicRules,
     TimeProvider clock,
     ILogger<ProjectionRunner> logger) : DrainingBackgroundService
 {
+    /// <summary>Above this many devices, rules that need a block per device make every reload noticeably slow (docs/topic-authorization.md).</summary>
+    public const int BlockRulesWarningDevices = 10_000;
+
     private readonly ProvisioningOptions _provisioning = provisioningOptions.Value;
+    private readonly ReloadPacer _pacer = new(mosquittoOptions.Value.MaxReloadShare, clock);
+    private bool _warnedOfBlocks;
     private readonly Backoff _afterFailure = new(TimeSpan.FromMilliseconds(200), provisioningOptions.Value.MaxBackoff);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,6 +45,7 @@ public sealed partial class ProjectionRunner(
         {
             try
             {
+                await _pacer.WaitAsync(stoppingToken);
                 var outcome = await cycle.RunAsync(AbortToken);
                 failures = 0;
                 Record(outcome);
@@ -67,8 +74,15 @@ public sealed partial class ProjectionRunner(
     {
         if (outcome.Rewritten)
         {
-            Log.Rewritten(logger, outcome.Devices, outcome.Written.TotalMilliseconds, outcome.Elapsed.TotalMilliseconds);
-            metrics.ProjectionRewritten(outcome.Elapsed);
+            _pacer.Reloaded(outcome.Stall);
+            Log.Rewritten(logger, outcome.Devices, outcome.Written.TotalMilliseconds, outcome.Elapsed.TotalMilliseconds, outcome.Stall.TotalMilliseconds, _pacer.Gap.TotalMilliseconds);
+            metrics.ProjectionRewritten(outcome.Elapsed, outcome.Stall);
+        }
+
+        if (outcome.FullRead && !_warnedOfBlocks && mosquittoOptions.Value.ManagesTopics && topicRules.BlockRules.Any() && outcome.Devices > BlockRulesWarningDevices)
+        {
+            _warnedOfBlocks = true;
+            Log.BlockRulesAtScale(logger, outcome.Devices, string.Join("; ", topicRules.BlockRules.Select(r => $"{r.Access} {r.Template}")));
         }
 
         if (outcome.Rewritten || outcome.Released > 0)
@@ -89,8 +103,11 @@ public sealed partial class ProjectionRunner(
         [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Passwd projection applied {ChangedRows} device changes, released {Released} replies; {Devices} devices in the files (full read: {FullRead})")]
         public static partial void Applied(ILogger logger, int changedRows, int released, int devices, bool fullRead);
 
-        [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Passwd file rewritten with {Devices} devices in {WrittenMs:0.0} ms and reloaded in {ElapsedMs:0.0} ms")]
-        public static partial void Rewritten(ILogger logger, int devices, double writtenMs, double elapsedMs);
+        [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Passwd file rewritten with {Devices} devices in {WrittenMs:0.0} ms and reloaded in {ElapsedMs:0.0} ms; the broker stalled {StallMs:0.0} ms, the next reload waits {GapMs:0.0} ms after it")]
+        public static partial void Rewritten(ILogger logger, int devices, double writtenMs, double elapsedMs, double stallMs, double gapMs);
+
+        [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "{Devices} devices, and the topic rules {Rules} need one acl_file block per device: Mosquitto loads those in O(N²) at every reload. Rules that use the ids only as {{username}} or {{tenantId}}/{{deviceId}} are one pattern line (see docs/topic-authorization.md)")]
+        public static partial void BlockRulesAtScale(ILogger logger, int devices, string rules);
 
         [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Passwd projection failed (attempt {Failures}); retrying in {DelaySeconds:0.0} s; replies wait")]
         public static partial void CycleFailed(ILogger logger, Exception exception, int failures, double delaySeconds);

@@ -18,8 +18,8 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
     public IReadOnlyList<TopicRule> Rules { get; }
 
     /// <summary>
-    /// Rules that Mosquitto can apply to every user from one <c>pattern</c> line (only <c>{username}</c>, as <c>%u</c>):
-    /// its reload cost does not grow with the fleet. The others need one block per device.
+    /// Rules that Mosquitto applies to every user from one <c>pattern</c> line (the device's ids only as <c>%u</c>): their
+    /// reload cost does not grow with the fleet. The others need one block per device (docs/topic-authorization.md).
     /// </summary>
     public IEnumerable<TopicRule> PatternRules => Rules.Where(r => r.IsPattern);
 
@@ -77,27 +77,38 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
         var text = new StringBuilder();
         foreach (var rule in PatternRules)
         {
-            text.Append("pattern ").Append(rule.Access).Append(' ').Append(rule.Template.Replace("{username}", "%u", StringComparison.Ordinal)).Append('\n');
+            text.Append("pattern ").Append(rule.Access).Append(' ').Append(rule.PatternFilter).Append('\n');
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
-    /// <summary>The acl_file block of a device (<c>user</c> line, <c>topic</c> lines); empty when every rule is a pattern.</summary>
+    /// <summary>
+    /// Whether the device of <paramref name="username"/> needs a block of its own: when a rule is not a pattern, or when
+    /// its username is of the earlier form, which <c>%u</c> does not turn into its topic levels.
+    /// </summary>
+    public bool NeedsBlock(string username) => BlockRules.Any() || (DeviceIdentity.TryParseUsername(username, out var device) && device.IsLegacy);
+
+    /// <summary>
+    /// The acl_file block of a device (<c>user</c> line, <c>topic</c> lines): the rules that are no pattern, and every
+    /// rule for a username of the earlier form; empty when the device needs none.
+    /// </summary>
     public byte[] DeviceBlock(string username)
     {
-        var dot = username.IndexOf('.', StringComparison.Ordinal);
-        var tenantId = username[..dot];
-        var deviceId = username[(dot + 1)..];
+        if (!DeviceIdentity.TryParseUsername(username, out var device))
+        {
+            throw new ArgumentException($"'{username}' is not a device's username.", nameof(username));
+        }
+
         var text = new StringBuilder();
-        foreach (var rule in BlockRules)
+        foreach (var rule in device.IsLegacy ? Rules : BlockRules)
         {
             if (text.Length == 0)
             {
                 text.Append("user ").Append(username).Append('\n');
             }
 
-            text.Append("topic ").Append(rule.Access).Append(' ').Append(rule.FilterFor(tenantId, deviceId)).Append('\n');
+            text.Append("topic ").Append(rule.Access).Append(' ').Append(rule.FilterFor(device.TenantId, device.DeviceId, username)).Append('\n');
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
@@ -109,18 +120,31 @@ public sealed record TopicRule(string Access, string Template)
 {
     private static readonly string[] _placeholders = ["tenantId", "deviceId", "username"];
 
-    /// <summary>True when only <c>{username}</c> appears, so one <c>pattern</c> line with <c>%u</c> expresses the rule for every device.</summary>
+    /// <summary>The device's ids as one placeholder: with usernames <c>{tenantId}/{deviceId}</c> they are what <c>%u</c> gives.</summary>
+    private const string AdjacentIds = "{tenantId}/{deviceId}";
+
+    /// <summary>
+    /// True when the ids appear only as <c>{username}</c> or as the adjacent levels <c>{tenantId}/{deviceId}</c> (or not
+    /// at all), so one <c>pattern</c> line with <c>%u</c> expresses the rule for every device.
+    /// </summary>
     public bool IsPattern =>
-        Template.Contains("{username}", StringComparison.Ordinal)
-        && !Template.Contains("{tenantId}", StringComparison.Ordinal)
-        && !Template.Contains("{deviceId}", StringComparison.Ordinal)
+        !WithUsername.Contains("{tenantId}", StringComparison.Ordinal)
+        && !WithUsername.Contains("{deviceId}", StringComparison.Ordinal)
         && !Template.Contains('%', StringComparison.Ordinal);
 
-    public string FilterFor(string tenantId, string deviceId) =>
+    /// <summary>The filter of the rule's <c>pattern</c> line; only meaningful when <see cref="IsPattern"/>.</summary>
+    public string PatternFilter => WithUsername.Replace("{username}", "%u", StringComparison.Ordinal);
+
+    private string WithUsername => Template.Replace(AdjacentIds, "{username}", StringComparison.Ordinal);
+
+    public string FilterFor(string tenantId, string deviceId) => FilterFor(tenantId, deviceId, DeviceIdentity.Username(tenantId, deviceId));
+
+    /// <summary>The filter for a device whose username may be of the earlier form (<see cref="DeviceIdentity.LegacyUsername"/>).</summary>
+    public string FilterFor(string tenantId, string deviceId, string username) =>
         Template
             .Replace("{tenantId}", tenantId, StringComparison.Ordinal)
             .Replace("{deviceId}", deviceId, StringComparison.Ordinal)
-            .Replace("{username}", DeviceIdentity.Username(tenantId, deviceId), StringComparison.Ordinal);
+            .Replace("{username}", username, StringComparison.Ordinal);
 
     public static TopicRule? Parse(string? template) => Problem(template) is null ? Split(template!) : null;
 

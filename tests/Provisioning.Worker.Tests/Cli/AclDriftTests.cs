@@ -29,7 +29,7 @@ public sealed class AclDriftTests
     public void The_blocks_the_rules_give_each_active_device_are_in_step_whatever_the_operator_blocks()
     {
         var drift = Compare(
-            File("user service-pulse", "topic readwrite #", "", "user acme.d1", "topic readwrite devices/acme/d1/#", "user acme.d2", "topic readwrite devices/acme/d2/#"),
+            File("pattern readwrite devices/%u/#", "user service-pulse", "topic readwrite #", "", "user acme.d1", "topic readwrite devices/acme/d1/#", "user acme.d2", "topic readwrite devices/acme/d2/#"),
             _default,
             appliedXmin: 100,
             Row("acme.d1", active: true),
@@ -45,6 +45,7 @@ public sealed class AclDriftTests
     {
         var drift = Compare(
             File(
+                "pattern readwrite devices/%u/#",
                 "user acme.wide", "topic readwrite #",
                 "user acme.deleted", "topic readwrite devices/acme/deleted/#",
                 "user acme.stranger", "topic readwrite devices/acme/stranger/#"),
@@ -63,7 +64,7 @@ public sealed class AclDriftTests
     [Fact]
     public void A_difference_of_a_device_changed_after_the_checkpoint_is_unconfirmed()
     {
-        var drift = Compare(File("# empty"), _default, appliedXmin: 100, Row("acme.late", active: true, xid: 100));
+        var drift = Compare(File("pattern readwrite devices/%u/#"), _default, appliedXmin: 100, Row("acme.late", active: true, xid: 100));
 
         var item = Assert.Single(drift.Items);
         Assert.Equal((PasswdDrift.Missing, "acme.late", true), (item.Kind, item.Username, item.Unconfirmed));
@@ -72,8 +73,8 @@ public sealed class AclDriftTests
     [Fact]
     public void With_pattern_rules_a_device_needs_no_block_but_the_pattern_line_must_be_there()
     {
-        var inStep = Compare(File("pattern readwrite clients/%u/#"), _patternOnly, appliedXmin: null, Row("acme.d1", active: true));
-        var lacking = Compare(File("# no pattern"), _patternOnly, appliedXmin: null, Row("acme.d1", active: true));
+        var inStep = Compare(File("pattern readwrite clients/%u/#"), _patternOnly, appliedXmin: null, Row("acme/d1", active: true));
+        var lacking = Compare(File("# no pattern"), _patternOnly, appliedXmin: null, Row("acme/d1", active: true));
 
         Assert.True(inStep.InStep, string.Join("; ", inStep.Items));
         var item = Assert.Single(lacking.Items);
@@ -82,11 +83,26 @@ public sealed class AclDriftTests
     }
 
     [Fact]
-    public void A_missing_file_lacks_every_active_devices_block()
+    public void A_missing_file_lacks_the_pattern_line_and_every_earlier_form_devices_block()
     {
-        var drift = Compare(null, _default, appliedXmin: null, Row("acme.d1", active: true), Row("acme.d2", active: false));
+        var drift = Compare(null, _default, appliedXmin: null, Row("acme.d1", active: true), Row("acme.d2", active: false), Row("acme/d3", active: true));
 
         Assert.False(drift.FileExists);
-        Assert.Equal([(PasswdDrift.Missing, "acme.d1")], drift.Items.Select(i => (i.Kind, i.Username!)));
+        Assert.Equal([(PasswdDrift.Missing, "acme.d1")], drift.Items.Where(i => i.Username is not null).Select(i => (i.Kind, i.Username!)));
+        Assert.Contains(drift.Items, i => i.Username is null && i.Detail.Contains("pattern readwrite devices/%u/#", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void With_the_default_rule_a_current_form_device_needs_no_block_and_an_earlier_form_one_needs_all_its_topics()
+    {
+        var drift = Compare(
+            File("pattern readwrite devices/%u/#", "user acme.old", "topic readwrite devices/acme/old/#"),
+            _default,
+            appliedXmin: null,
+            Row("acme/new", active: true),
+            Row("acme.old", active: true));
+
+        Assert.True(drift.InStep, string.Join("; ", drift.Items));
+        Assert.Equal(1, drift.FileDeviceBlocks);
     }
 }

@@ -29,7 +29,7 @@ public sealed class PasswdCommandTests : IDisposable
     public async Task Set_then_check_then_list_work_against_the_configured_file()
     {
         // Given
-        var settings = new Dictionary<string, string?> { ["Mosquitto:PasswdFile"] = PasswdPath, ["Mosquitto:HashIterations"] = "5" };
+        var settings = new Dictionary<string, string?> { ["Mosquitto:PasswdFile"] = PasswdPath, ["Mosquitto:OperatorHashIterations"] = "5" };
 
         // When
         var set = await Run("pw\n", settings, "set", "ops", "--password-stdin");
@@ -64,6 +64,9 @@ public sealed class PasswdCommandTests : IDisposable
     [InlineData("Mosquitto:HashIterations", "0")]
     [InlineData("Mosquitto:HashIterations", "many")]
     [InlineData("Mosquitto:HashIterations", "10000001")] // the worker's cap (Configuration/OptionsValidators.cs), once missing here
+    [InlineData("Mosquitto:OperatorHashIterations", "0")]
+    [InlineData("Mosquitto:MaxReloadShare", "0")]
+    [InlineData("Mosquitto:MaxReloadShare", "1.5")]
     [InlineData("Mosquitto:PidFile", "")]
     public async Task Bad_configuration_exits_2_naming_the_key(string key, string value)
     {

@@ -32,11 +32,28 @@ public class DeviceIdentityTests
     }
 
     [Fact]
-    public void The_username_joins_tenant_and_device_with_a_dot() =>
-        Assert.Equal("acme.sensor-1", DeviceIdentity.Username("acme", "sensor-1"));
+    public void The_username_joins_tenant_and_device_with_a_slash_so_percent_u_gives_their_topic_levels() =>
+        Assert.Equal("acme/sensor-1", DeviceIdentity.Username("acme", "sensor-1"));
 
     [Theory]
+    [InlineData("acme/sensor-1", "acme", "sensor-1", false)]
+    [InlineData("acme.sensor-1", "acme", "sensor-1", true)]
+    public void Both_username_forms_name_their_device(string username, string tenantId, string deviceId, bool legacy)
+    {
+        Assert.True(DeviceIdentity.TryParseUsername(username, out var parsed));
+        Assert.Equal(new DeviceUsername(tenantId, deviceId, legacy), parsed);
+        Assert.Equal("acme/sensor-1", DeviceIdentity.CanonicalUsername(username));
+    }
+
+    [Theory]
+    [InlineData("acme/sensor-1", true)]
     [InlineData("acme.sensor-1", true)]
+    [InlineData("a/b/c", false)]
+    [InlineData("a/b.c", false)]
+    [InlineData("a.b/c", false)]
+    [InlineData("/b", false)]
+    [InlineData("a/", false)]
+    [InlineData("acme", false)]
     [InlineData("service-pulse", false)]
     [InlineData("a.b.c", false)]
     [InlineData(".b", false)]

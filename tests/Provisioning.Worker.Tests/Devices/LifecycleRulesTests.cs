@@ -27,7 +27,7 @@ public class LifecycleRulesTests
         Assert.Equal(LifecycleOutcome.Issued, decision.Outcome);
         Assert.Equal(Device.Unknown(Tenant, DeviceId) with { Status = DeviceStatus.Active, PasswordHash = Hash("pw-1"), RegisteredAt = _t, UpdatedAt = _now }, decision.NewState);
         var issued = Assert.IsType<CredentialsIssued>(decision.Reply);
-        Assert.Equal((Tenant, DeviceId, "acme.sensor-1", "pw-1"), (issued.TenantId, issued.DeviceId, issued.Username, issued.Password));
+        Assert.Equal((Tenant, DeviceId, "acme/sensor-1", "pw-1"), (issued.TenantId, issued.DeviceId, issued.Username, issued.Password));
         Assert.Equal(("broker.example", 8883, _now), (issued.BrokerHost, issued.BrokerPort, issued.IssuedAt));
         Assert.True(decision.ReplyAwaitsBroker);
     }
@@ -106,7 +106,7 @@ public class LifecycleRulesTests
         Assert.Equal(LifecycleOutcome.Revoked, deleted.Outcome);
         Assert.Equal(Device.Unknown(Tenant, DeviceId) with { DeletedAt = _t, UpdatedAt = _now }, deleted.NewState);
         var revoked = Assert.IsType<CredentialsRevoked>(deleted.Reply);
-        Assert.Equal(("acme.sensor-1", _now), (revoked.Username, revoked.RevokedAt));
+        Assert.Equal(("acme/sensor-1", _now), (revoked.Username, revoked.RevokedAt));
         Assert.True(deleted.ReplyAwaitsBroker);
         AssertRejected(lateRegistration, RejectionCodes.Stale);
     }

@@ -27,6 +27,29 @@ public class DeviceLinesTests
     }
 
     [Fact]
+    public async Task A_device_that_moves_to_the_current_username_form_loses_its_earlier_form_line_and_block()
+    {
+        // Given: lines and blocks of the earlier form tenant.device, as an earlier version wrote them
+        var passwd = "t.a:$7$101$a$a\nt.b:$7$101$b$b\nt.c:$7$101$c$c\n";
+        var acl = "user t.a\ntopic readwrite devices/t/a/#\nuser t.b\ntopic readwrite devices/t/b/#\n";
+        var lines = new DeviceLines();
+        lines.Set("t/a", "$7$1$a$new");
+        lines.Remove("t/b");
+        var blocks = new DeviceLines(DeviceRecordFormat.AclBlock);
+        blocks.Remove("t/a");
+
+        // When
+        using var passwdOut = new MemoryStream();
+        using var aclOut = new MemoryStream();
+        await lines.MergeAsync(new MemoryStream(Encoding.UTF8.GetBytes(passwd)), 0, passwdOut, CancellationToken.None);
+        await blocks.MergeAsync(new MemoryStream(Encoding.UTF8.GetBytes(acl)), 0, aclOut, CancellationToken.None);
+
+        // Then
+        Assert.Equal("t.c:$7$101$c$c\nt/a:$7$1$a$new\n", Encoding.UTF8.GetString(passwdOut.ToArray()));
+        Assert.Equal("user t.b\ntopic readwrite devices/t/b/#\n", Encoding.UTF8.GetString(aclOut.ToArray()));
+    }
+
+    [Fact]
     public async Task A_merge_without_changes_copies_every_device_line_across_read_boundaries()
     {
         // Given: more than the 1 MiB read buffer, so lines straddle reads

@@ -23,25 +23,37 @@ public class TopicRulesTests
 
         var topics = rules.For("acme", "s1");
 
-        Assert.Equal(["telemetry/acme/s1", "cmd/acme.s1/in", "t-acme-x/+/d_s1"], topics.Select(t => t.Filter));
+        Assert.Equal(["telemetry/acme/s1", "cmd/acme/s1/in", "t-acme-x/+/d_s1"], topics.Select(t => t.Filter));
         Assert.Equal([TopicAccess.Write, TopicAccess.Read, TopicAccess.Read], topics.Select(t => t.Access));
     }
 
     [Fact]
-    public void A_rule_with_only_the_username_becomes_one_pattern_line_and_the_others_a_block_per_device()
+    public void The_default_rule_is_the_single_pattern_line_percent_u()
     {
-        var rules = TopicRules.Parse(["readwrite inbox/{username}/#", "read devices/{tenantId}/{deviceId}/cmd"]);
+        var rules = TopicRules.Parse([TopicRules.DefaultRule]);
 
-        Assert.Equal("pattern readwrite inbox/%u/#\n", Encoding.UTF8.GetString(rules.PatternLines()));
-        Assert.Equal("user acme.s1\ntopic read devices/acme/s1/cmd\n", Encoding.UTF8.GetString(rules.DeviceBlock("acme.s1")));
+        Assert.Equal("pattern readwrite devices/%u/#\n", Encoding.UTF8.GetString(rules.PatternLines()));
+        Assert.False(rules.NeedsBlock("acme/s1"));
+        Assert.Empty(rules.DeviceBlock("acme/s1"));
     }
 
     [Fact]
-    public void With_only_pattern_rules_a_device_needs_no_block()
+    public void Rules_with_the_ids_only_as_username_or_adjacent_levels_are_patterns_the_others_a_block_per_device()
     {
-        var rules = TopicRules.Parse(["readwrite devices/{username}/#"]);
+        var rules = TopicRules.Parse(["readwrite inbox/{username}/#", "write up/{tenantId}/{deviceId}", "read devices/{tenantId}/cmd/{deviceId}", "read cmd/{deviceId}/{tenantId}"]);
 
-        Assert.Empty(rules.DeviceBlock("acme.s1"));
+        Assert.Equal("pattern readwrite inbox/%u/#\npattern write up/%u\n", Encoding.UTF8.GetString(rules.PatternLines()));
+        Assert.True(rules.NeedsBlock("acme/s1"));
+        Assert.Equal("user acme/s1\ntopic read devices/acme/cmd/s1\ntopic read cmd/s1/acme\n", Encoding.UTF8.GetString(rules.DeviceBlock("acme/s1")));
+    }
+
+    [Fact]
+    public void An_earlier_form_username_gets_a_block_with_every_rule_since_percent_u_does_not_give_its_topic_levels()
+    {
+        var rules = TopicRules.Parse([TopicRules.DefaultRule, "read inbox/{username}"]);
+
+        Assert.True(rules.NeedsBlock("acme.s1"));
+        Assert.Equal("user acme.s1\ntopic readwrite devices/acme/s1/#\ntopic read inbox/acme.s1\n", Encoding.UTF8.GetString(rules.DeviceBlock("acme.s1")));
     }
 
     [Theory]
