@@ -32,7 +32,7 @@ public sealed class DevicesCommandTests(ServiceEndpoints endpoints)
         Assert.Empty(result.Stderr);
         var lines = result.Stdout.Split('\n');
         Assert.Contains("device      acme/pump-7", lines);
-        Assert.Contains("username    acme.pump-7", lines);
+        Assert.Contains("username    acme/pump-7", lines);
         Assert.Contains("status      active", lines);
         Assert.Contains("updated     2026-11-23T09:00:01.250Z", lines);
         Assert.Contains("credential  issued 2026-11-23T09:00:01.250Z", lines);
@@ -61,7 +61,7 @@ public sealed class DevicesCommandTests(ServiceEndpoints endpoints)
 
         // Then
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("topics      write telemetry/acme/pump-7, read commands/acme.pump-7/#", result.Stdout.Split('\n'));
+        Assert.Contains("topics      write telemetry/acme/pump-7, read commands/acme/pump-7/#", result.Stdout.Split('\n'));
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class DevicesCommandTests(ServiceEndpoints endpoints)
         var root = json.RootElement;
         Assert.Equal("acme", root.GetProperty("tenantId").GetString());
         Assert.Equal("pump-7", root.GetProperty("deviceId").GetString());
-        Assert.Equal("acme.pump-7", root.GetProperty("username").GetString());
+        Assert.Equal("acme/pump-7", root.GetProperty("username").GetString());
         Assert.Equal("active", root.GetProperty("status").GetString());
         Assert.Equal(_updated, root.GetProperty("credentialIssuedAt").GetDateTimeOffset());
         Assert.Equal(_registered, root.GetProperty("registeredAt").GetDateTimeOffset());

@@ -24,7 +24,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         await world.AddDeviceAsync("acme", "d2", DeviceStatus.Active, _hashB, _at);
         var xid = await world.AddDeviceAsync("acme", "gone", DeviceStatus.Deleted, null, _at);
         await world.SetCheckpointAsync(xid + 1, 2, _at);
-        await File.WriteAllTextAsync(world.PasswdFile, $"# operators\nservice:{_hashB}\nacme.d1:{_hashA}\nacme.d2:{_hashB}\n");
+        await File.WriteAllTextAsync(world.PasswdFile, $"# operators\nservice:{_hashB}\nacme/d1:{_hashA}\nacme/d2:{_hashB}\n");
 
         // When
         var result = await world.RunAsync("passwd", "verify");
@@ -46,7 +46,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         var xid = await world.AddDeviceAsync("acme", "deleted", DeviceStatus.Deleted, null, _at);
         await world.SetCheckpointAsync(xid + 1, 2, _at);
         var late = await world.AddDeviceAsync("acme", "late", DeviceStatus.Active, _hashA, _at); // after the checkpoint: not yet applied
-        await File.WriteAllTextAsync(world.PasswdFile, $"acme.stale:{_hashA}\nacme.deleted:{_hashA}\nacme.stranger:{_hashA}\nacme.late:{_hashA}\n");
+        await File.WriteAllTextAsync(world.PasswdFile, $"acme/stale:{_hashA}\nacme/deleted:{_hashA}\nacme/stranger:{_hashA}\nacme/late:{_hashA}\n");
 
         // When
         var text = await world.RunAsync("passwd", "verify");
@@ -55,11 +55,11 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         // Then
         Assert.True(text.ExitCode == 1, text.ToString());
         var lines = text.Stdout.Split('\n');
-        Assert.Contains(lines, l => l.StartsWith("missing      acme.missing ", StringComparison.Ordinal) && l.EndsWith("active in the database, no line in the file", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("stale        acme.stale ", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("deleted      acme.deleted ", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("unknown      acme.stranger ", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("unconfirmed  acme.late ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("missing      acme/missing ", StringComparison.Ordinal) && l.EndsWith("active in the database, no line in the file", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("stale        acme/stale ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("deleted      acme/deleted ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("unknown      acme/stranger ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("unconfirmed  acme/late ", StringComparison.Ordinal));
         Assert.Contains("not in step: 1 deleted, 1 missing, 1 stale, 1 unconfirmed, 1 unknown;", text.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("$7$", text.Stdout + text.Stderr, StringComparison.Ordinal);
 
@@ -70,7 +70,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         Assert.Equal(xid + 1, root.GetProperty("checkpoint").GetProperty("appliedXmin").GetInt64());
         Assert.True(late >= xid + 1, "the late change must be at or after the checkpoint's xmin");
         Assert.Equal(
-            ["missing acme.missing", "stale acme.stale", "deleted acme.deleted", "unconfirmed acme.late", "unknown acme.stranger"],
+            ["missing acme/missing", "stale acme/stale", "deleted acme/deleted", "unconfirmed acme/late", "unknown acme/stranger"],
             root.GetProperty("drift").EnumerateArray().Select(d => $"{d.GetProperty("kind").GetString()} {d.GetProperty("username").GetString()}"));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("aclFile").ValueKind);
     }
@@ -83,10 +83,11 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         await world.AddDeviceAsync("acme", "d1", DeviceStatus.Active, _hashA, _at);
         var xid = await world.AddDeviceAsync("acme", "d2", DeviceStatus.Active, _hashB, _at);
         await world.SetCheckpointAsync(xid + 1, 2, _at);
-        await File.WriteAllTextAsync(world.PasswdFile, $"acme.d1:{_hashA}\nacme.d2:{_hashB}\n");
+        await File.WriteAllTextAsync(world.PasswdFile, $"acme/d1:{_hashA}\nacme/d2:{_hashB}\n");
         var aclFile = Path.Combine(Path.GetDirectoryName(world.PasswdFile)!, "acl");
-        await File.WriteAllTextAsync(aclFile, "user service-pulse\ntopic readwrite #\n\nuser acme.d1\ntopic readwrite devices/acme/d1/#\nuser acme.d2\ntopic readwrite #\n");
-        var environment = new Dictionary<string, string?>(world.Environment) { ["Mosquitto__AclFile"] = aclFile };
+        // A rule that is no pattern (the ids not adjacent), so every device has a block to compare
+        await File.WriteAllTextAsync(aclFile, "user service-pulse\ntopic readwrite #\n\nuser acme/d1\ntopic readwrite site/d1/acme/#\nuser acme/d2\ntopic readwrite #\n");
+        var environment = new Dictionary<string, string?>(world.Environment) { ["Mosquitto__AclFile"] = aclFile, ["Mosquitto__DeviceTopics__0"] = "readwrite site/{deviceId}/{tenantId}/#" };
 
         // When
         var result = await WorkerProcess.RunToExitAsync(["passwd", "verify"], environment);
@@ -95,12 +96,12 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         // Then
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("in step: 2 device lines in the file", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains(result.Stdout.Split('\n'), l => l.StartsWith("acl stale    acme.d2 ", StringComparison.Ordinal));
+        Assert.Contains(result.Stdout.Split('\n'), l => l.StartsWith("acl stale    acme/d2 ", StringComparison.Ordinal));
         Assert.Contains($"acl_file {aclFile} not in step: 1 stale; 2 device blocks.", result.Stdout, StringComparison.Ordinal);
         using var document = JsonDocument.Parse(json.Stdout);
         var acl = document.RootElement.GetProperty("aclFile");
         Assert.False(document.RootElement.GetProperty("inStep").GetBoolean());
-        Assert.Equal(["stale acme.d2"], acl.GetProperty("drift").EnumerateArray().Select(d => $"{d.GetProperty("kind").GetString()} {d.GetProperty("username").GetString()}"));
+        Assert.Equal(["stale acme/d2"], acl.GetProperty("drift").EnumerateArray().Select(d => $"{d.GetProperty("kind").GetString()} {d.GetProperty("username").GetString()}"));
     }
 
     [Fact]
@@ -114,7 +115,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("(does not exist)", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("no projection checkpoint", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("missing      acme.d1", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("missing      acme/d1", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -171,13 +172,13 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
 
         // When the file loses the device behind the stopped worker's back
         await harness.Worker!.StopAsync();
-        var kept = (await File.ReadAllLinesAsync(harness.Broker.PasswdFile)).Where(l => !l.StartsWith("acme.live-1:", StringComparison.Ordinal));
+        var kept = (await File.ReadAllLinesAsync(harness.Broker.PasswdFile)).Where(l => !l.StartsWith("acme/live-1:", StringComparison.Ordinal));
         await File.WriteAllLinesAsync(harness.Broker.PasswdFile, kept);
         var drifted = await WorkerProcess.RunToExitAsync(["passwd", "verify"], environment);
 
         // Then
         Assert.True(drifted.ExitCode == 1, drifted.ToString());
-        Assert.Contains("missing      acme.live-1", drifted.Stdout, StringComparison.Ordinal);
+        Assert.Contains("missing      acme/live-1", drifted.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain(issued.Issued.Password, show.Stdout + verify.Stdout + drifted.Stdout, StringComparison.Ordinal);
     }
 

@@ -70,11 +70,11 @@ public sealed class SampleAppTests(ServiceEndpoints endpoints, UpstreamAppBuild 
         foreach (var device in devices)
         {
             var line = Assert.Single(lines, l => l.StartsWith($"issued fleet/{device} ", StringComparison.Ordinal));
-            Assert.Contains($" tenantId=fleet deviceId={device} username=fleet.{device} ", line, StringComparison.Ordinal);
+            Assert.Contains($" tenantId=fleet deviceId={device} username=fleet/{device} ", line, StringComparison.Ordinal);
             Assert.Contains($" broker=127.0.0.1:{harness.Broker.Port} ", line, StringComparison.Ordinal);
         }
 
-        Assert.Equal(devices.Select(d => $"fleet.{d}").Order(), harness.DeviceLines().Select(l => l.Username).Order());
+        Assert.Equal(devices.Select(d => $"fleet/{d}").Order(), harness.DeviceLines().Select(l => l.Username).Order());
     }
 
     [Fact]
@@ -90,17 +90,17 @@ public sealed class SampleAppTests(ServiceEndpoints endpoints, UpstreamAppBuild 
         // Then: exit 1 (a bad input), the valid device issued all the same
         Assert.True(registered.ExitCode == 1, $"{registered}\n{harness.Diagnostics()}");
         var lines = Lines(registered.Stdout);
-        Assert.Contains(lines, l => l.StartsWith("issued acme/sensor-1 tenantId=acme deviceId=sensor-1 username=acme.sensor-1 ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("issued acme/sensor-1 tenantId=acme deviceId=sensor-1 username=acme/sensor-1 ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith($"rejected acme/bad:id code={RejectionCodes.InvalidDeviceId} reason=deviceId ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith($"rejected bad.tenant/sensor-2 code={RejectionCodes.InvalidTenantId} reason=tenantId ", StringComparison.Ordinal));
-        Assert.Equal(["acme.sensor-1"], harness.DeviceLines().Select(l => l.Username));
+        Assert.Equal(["acme/sensor-1"], harness.DeviceLines().Select(l => l.Username));
 
         // When
         var deleted = await app.RunAsync(harness.VirtualHost.AmqpUri, "delete", "acme/sensor-1");
 
         // Then
         Assert.True(deleted.ExitCode == 0, $"{deleted}\n{harness.Diagnostics()}");
-        Assert.StartsWith("revoked acme/sensor-1 tenantId=acme deviceId=sensor-1 username=acme.sensor-1 revokedAt=", deleted.Stdout, StringComparison.Ordinal);
+        Assert.StartsWith("revoked acme/sensor-1 tenantId=acme deviceId=sensor-1 username=acme/sensor-1 revokedAt=", deleted.Stdout, StringComparison.Ordinal);
         Assert.Empty(harness.DeviceLines());
     }
 

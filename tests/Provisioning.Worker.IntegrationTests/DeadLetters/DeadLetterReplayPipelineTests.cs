@@ -61,7 +61,7 @@ public sealed class DeadLetterReplayPipelineTests(ServiceEndpoints endpoints)
         Assert.Contains($"replayed {messageId} DeviceRegistered acme/outage -> device-registered (replay 1;", replayed.Stdout, StringComparison.Ordinal);
         var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "outage", _timeout, harness.Diagnostics)).Issued;
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password), harness.Diagnostics());
-        Assert.Equal(["acme.outage"], harness.DeviceLines().Select(l => l.Username));
+        Assert.Equal(["acme/outage"], harness.DeviceLines().Select(l => l.Username));
         await harness.VirtualHost.WaitForQueueDepthAsync("device-registered_error", 0, _timeout);
         Assert.Single(harness.Replies.For("acme", "outage"));
         await harness.AssertOperatorAccountIntactAsync();

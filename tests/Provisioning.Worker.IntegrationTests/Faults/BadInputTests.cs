@@ -126,7 +126,7 @@ public sealed class BadInputTests(ServiceEndpoints endpoints, ITestOutputHelper 
 
         // the flood: one reply, one line
         Assert.Single(world.Replies.All, r => r.InitiatorId == flooded);
-        Assert.Single(File.ReadAllLines(world.Broker.PasswdFile), l => l.StartsWith("flood.same:", StringComparison.Ordinal));
+        Assert.Single(File.ReadAllLines(world.Broker.PasswdFile), l => l.StartsWith("flood/same:", StringComparison.Ordinal));
 
         // rejections name the field and show hostile characters escaped, and never echo a huge id back in the reason
         var reasons = world.Replies.All.Where(r => r.Type == nameof(ProvisioningRejected)).Select(r => r.Rejected.Reason).ToList();

@@ -30,7 +30,7 @@ public sealed class DeviceRowBlocker : IAsyncDisposable
         {
             insert.Parameters.AddWithValue("t", tenantId);
             insert.Parameters.AddWithValue("d", deviceId);
-            insert.Parameters.AddWithValue("u", $"{tenantId}.{deviceId}");
+            insert.Parameters.AddWithValue("u", $"{tenantId}/{deviceId}");
             await insert.ExecuteNonQueryAsync();
         }
 

@@ -6,7 +6,7 @@ namespace Provisioning.Worker.IntegrationTests.Faults;
 /// <summary>A message the upstream app got the broker to confirm.</summary>
 public sealed record PublishedMessage(Guid Id, bool IsRegistration, string TenantId, string DeviceId, DateTimeOffset OccurredAt)
 {
-    public string Username => $"{TenantId}.{DeviceId}";
+    public string Username => $"{TenantId}/{DeviceId}";
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public sealed class LogFormatTests(ServiceEndpoints endpoints)
         // When
         await harness.PublishRegisteredAsync("acme", "sensor-1");
         var issued = (await harness.Replies.WaitForOneAsync(nameof(CredentialsIssued), "acme", "sensor-1", _replyTimeout, harness.Diagnostics)).Issued;
-        var hash = Assert.Single(harness.DeviceLines(), l => l.Username == "acme.sensor-1").Hash;
+        var hash = Assert.Single(harness.DeviceLines(), l => l.Username == "acme/sensor-1").Hash;
         await Eventually.TrueAsync(() => harness.WorkerLogs.Contains("Consumed", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the worker logged no consumed message", harness.Diagnostics);
         await harness.Worker!.StopAsync();
 

@@ -52,10 +52,10 @@ public sealed class PasswdCommandProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Set_uses_the_configured_iteration_count()
+    public async Task Set_uses_the_configured_operator_iteration_count_not_the_devices()
     {
         // When
-        var result = await WorkerProcess.RunToExitAsync(["passwd", "set", "service", "--password-stdin"], new Dictionary<string, string?>(Env) { ["Mosquitto__HashIterations"] = "2000" }, "pw\n");
+        var result = await WorkerProcess.RunToExitAsync(["passwd", "set", "service", "--password-stdin"], new Dictionary<string, string?>(Env) { ["Mosquitto__OperatorHashIterations"] = "2000" }, "pw\n");
 
         // Then
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -110,15 +110,17 @@ public sealed class PasswdCommandProcessTests : IDisposable
         Assert.Contains("empty", result.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Set_refuses_a_username_of_the_device_form_because_the_worker_owns_those_lines()
+    [Theory]
+    [InlineData("acme/sensor-1")]
+    [InlineData("acme.sensor-1")] // the earlier form: still the worker's
+    public async Task Set_refuses_a_username_of_the_device_form_because_the_worker_owns_those_lines(string username)
     {
         // When
-        var result = await Run("set", "acme.sensor-1");
+        var result = await Run("set", username);
 
         // Then
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("\"acme.sensor-1\"", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"\"{username}\"", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("owned by the worker", result.Stderr, StringComparison.Ordinal);
         Assert.Empty(result.Stdout);
         Assert.False(File.Exists(PasswdPath));

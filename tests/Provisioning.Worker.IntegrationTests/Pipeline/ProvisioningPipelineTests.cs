@@ -26,7 +26,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // Then: no pause between the reply and the connect
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password), harness.Diagnostics());
-        Assert.Equal("acme.sensor-1", issued.Username);
+        Assert.Equal("acme/sensor-1", issued.Username);
         Assert.Equal(harness.Broker.Port, issued.BrokerPort);
         Assert.Equal("127.0.0.1", issued.BrokerHost);
 
@@ -50,7 +50,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         var revoked = await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "acme", "sensor-1", _replyTimeout, harness.Diagnostics);
 
         // Then
-        Assert.Equal("acme.sensor-1", ((CredentialsRevoked)revoked.Message).Username);
+        Assert.Equal("acme/sensor-1", ((CredentialsRevoked)revoked.Message).Username);
         Assert.False(await harness.Broker.CanConnectAsync(issued.Username, issued.Password), "the broker still accepts a deleted device");
         await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Empty(harness.DeviceLines());
@@ -80,7 +80,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         // Then
         var replies = harness.Replies.For("acme", "twice");
         var issued = Assert.Single(replies).Issued;
-        Assert.Single(harness.DeviceLines(), line => line.Username == "acme.twice");
+        Assert.Single(harness.DeviceLines(), line => line.Username == "acme/twice");
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password));
     }
 
@@ -230,7 +230,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await harness.StartWorkerAsync();
 
         // Then
-        Assert.Single(harness.DeviceLines(), line => line.Username == "acme.survivor");
+        Assert.Single(harness.DeviceLines(), line => line.Username == "acme/survivor");
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password));
     }
 
@@ -246,14 +246,14 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
 
         // When: someone removes the device line and adds a device-shaped line the database does not know
         var edited = File.ReadAllLines(harness.Broker.PasswdFile)
-            .Where(line => !line.StartsWith("acme.kept:", StringComparison.Ordinal))
+            .Where(line => !line.StartsWith("acme/kept:", StringComparison.Ordinal))
             .Append("rogue.device:" + MosquittoPasswordHash.Create("guess", 101));
         File.WriteAllLines(harness.Broker.PasswdFile, edited);
         await harness.StartWorkerAsync();
 
         // Then
         var lines = harness.DeviceLines();
-        Assert.Equal(["acme.kept"], lines.Select(l => l.Username));
+        Assert.Equal(["acme/kept"], lines.Select(l => l.Username));
         Assert.True(await harness.Broker.CanConnectAsync(issued.Username, issued.Password));
         Assert.False(await harness.Broker.CanConnectAsync("rogue.device", "guess"));
         await harness.AssertOperatorAccountIntactAsync();

@@ -86,8 +86,9 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
 
         // Then
         var acl = await File.ReadAllTextAsync(harness.Broker.AclFile);
-        Assert.DoesNotContain("acme.gone", acl, StringComparison.Ordinal);
-        Assert.Contains("user acme.rotated\ntopic readwrite devices/acme/rotated/#\n", acl, StringComparison.Ordinal);
+        Assert.DoesNotContain("acme/gone", acl, StringComparison.Ordinal);
+        Assert.DoesNotContain("user acme/", acl, StringComparison.Ordinal); // the default rule is one pattern line: no device blocks
+        Assert.Contains("pattern readwrite devices/%u/#\n", acl, StringComparison.Ordinal);
         await using (var device = await MqttDevice.ConnectAsync(harness.Broker.Port, rotated.Username, rotated.Password))
         {
             Assert.True(await device.PublishAsync("devices/acme/rotated/x", "x"));
@@ -97,19 +98,21 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
         await harness.StartWorkerAsync(new Dictionary<string, string?>
         {
             ["Mosquitto__DeviceTopics__0"] = "write telemetry/{tenantId}/{deviceId}",
-            ["Mosquitto__DeviceTopics__1"] = "read commands/{tenantId}/{deviceId}/#",
+            ["Mosquitto__DeviceTopics__1"] = "read commands/{deviceId}/of/{tenantId}/#",
         });
         await Eventually.TrueAsync(
-            async () => (await File.ReadAllTextAsync(harness.Broker.AclFile)).Contains("telemetry/globex/kept", StringComparison.Ordinal),
+            async () => (await File.ReadAllTextAsync(harness.Broker.AclFile)).Contains("commands/kept/of/globex", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30),
             "the acl_file did not follow the new rules",
             harness.Diagnostics);
 
-        // Then: every device follows the new rules, the old ones are gone, and the broker enforces them
+        // Then: every device follows the new rules (the adjacent ids as a pattern, the others a block each), the old
+        // ones are gone, and the broker enforces them
         acl = await File.ReadAllTextAsync(harness.Broker.AclFile);
-        Assert.Contains("user acme.rotated\ntopic write telemetry/acme/rotated\ntopic read commands/acme/rotated/#\n", acl, StringComparison.Ordinal);
-        Assert.Contains("user globex.kept\ntopic write telemetry/globex/kept\ntopic read commands/globex/kept/#\n", acl, StringComparison.Ordinal);
-        Assert.DoesNotContain("topic readwrite devices/", acl, StringComparison.Ordinal);
+        Assert.Contains("pattern write telemetry/%u\n", acl, StringComparison.Ordinal);
+        Assert.Contains("user acme/rotated\ntopic read commands/rotated/of/acme/#\n", acl, StringComparison.Ordinal);
+        Assert.Contains("user globex/kept\ntopic read commands/kept/of/globex/#\n", acl, StringComparison.Ordinal);
+        Assert.DoesNotContain("devices/", acl, StringComparison.Ordinal);
         Assert.Contains(PipelineHarness.OperatorAclBlock, acl, StringComparison.Ordinal);
         await using var after = await MqttDevice.ConnectAsync(harness.Broker.Port, rotated.Username, rotated.Password);
         Assert.True(await after.PublishAsync("telemetry/acme/rotated", "t"));
