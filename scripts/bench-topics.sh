@@ -3,18 +3,19 @@
 # other, then the summary line of each run side by side. Every figure comes from scripts/bench.sh; the full table
 # of each run is kept in .deps/bench-topics-<devices>-<mode>.log.
 #
-#   scripts/bench-topics.sh                                       100,000 devices: off, pattern, device
+#   scripts/bench-topics.sh                                       100,000 devices: off, pattern, block
 #   scripts/bench-topics.sh --modes off,pattern --devices 1000000 --registrations 5000
 #   scripts/bench-topics.sh --devices 10000 --registrations 2000 --paced-seconds 5    a quick run
 #
-# Modes (docs/topic-authorization.md): off = no acl_file; pattern = readwrite devices/{username}/# (one pattern
-# line); device = the default rule readwrite devices/{tenantId}/{deviceId}/# (a user block per device: Mosquitto's
-# reload CPU grows with the square of the fleet, so expect minutes per reload past ~50,000 devices).
+# Modes (docs/topic-authorization.md): off = no acl_file; pattern = the default rule
+# readwrite devices/{tenantId}/{deviceId}/# (one pattern line, %u); block = readwrite tenants/{tenantId}/devices/{deviceId}/#
+# (the ids apart: a user block per device, Mosquitto's reload CPU grows with the square of the fleet, so expect
+# minutes per reload past ~50,000 devices).
 # Every other argument goes to scripts/bench.sh unchanged.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-modes=off,pattern,device
+modes=off,pattern,block
 devices=100000
 args=()
 while (($#)); do
@@ -30,7 +31,7 @@ mkdir -p "$ROOT/.deps"
 summaries=()
 IFS=, read -r -a mode_list <<<"$modes"
 for mode in "${mode_list[@]}"; do
-  case "$mode" in off | pattern | device) ;; *) echo "bench-topics.sh: unknown mode '$mode' (off, pattern, device)" >&2; exit 2 ;; esac
+  case "$mode" in off | pattern | block) ;; *) echo "bench-topics.sh: unknown mode '$mode' (off, pattern, block)" >&2; exit 2 ;; esac
   log="$ROOT/.deps/bench-topics-$devices-$mode.log"
   echo "bench-topics.sh: $mode ($devices devices), table in $log" >&2
   "$ROOT/scripts/bench.sh" --topics "$mode" "${args[@]}" >"$log"

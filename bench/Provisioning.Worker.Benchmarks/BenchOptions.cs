@@ -42,10 +42,19 @@ public sealed record BenchOptions
     /// <summary>Extra worker configuration as KEY=VALUE environment variables (e.g. RabbitMq__PrefetchCount=128).</summary>
     public IReadOnlyList<string> WorkerSettings { get; init; } = [];
 
-    /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker, floor.</summary>
+    /// <summary>Phases to leave out: ceiling, baseline, burst, paced, broker, fleet, floor.</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Topic authorization: <c>off</c> (no acl_file), <c>device</c> (the default rule, one user block per device) or <c>pattern</c> (a <c>{username}</c> rule, one pattern line).</summary>
+    /// <summary>Persistent sessions held on the broker in the fleet phase; negative: half the devices.</summary>
+    public int Sessions { get; init; } = -1;
+
+    /// <summary>Connected devices timing their own telemetry round trip in the fleet phase.</summary>
+    public int TelemetryDevices { get; init; } = 2;
+
+    /// <summary>How long the fleet phase measures, idle and then during paced provisioning.</summary>
+    public TimeSpan FleetDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Topic authorization: <c>off</c> (no acl_file), <c>pattern</c> (the default rule: one pattern line) or <c>block</c> (a rule that needs one user block per device).</summary>
     public string Topics { get; init; } = TopicModes.Off;
 
     /// <summary>Keep the database, vhost and temp directory after the run (for inspection).</summary>
@@ -58,16 +67,20 @@ public sealed record BenchOptions
 public static class TopicModes
 {
     public const string Off = "off";
-    public const string Device = "device";
+    public const string Block = "block";
     public const string Pattern = "pattern";
 
-    public static readonly string[] All = [Off, Device, Pattern];
+    public static readonly string[] All = [Off, Pattern, Block];
 
-    /// <summary>The worker's <c>Mosquitto__DeviceTopics__0</c> for a mode; null when topic authorization is off.</summary>
+    /// <summary>
+    /// The worker's <c>Mosquitto__DeviceTopics__0</c> for a mode; null when topic authorization is off. <c>pattern</c> is
+    /// the default rule (one <c>pattern</c> line); <c>block</c> grants the same kind of subtree with the ids apart, which
+    /// needs a user block per device.
+    /// </summary>
     public static string? Rule(string mode) => mode switch
     {
-        Device => "readwrite devices/{tenantId}/{deviceId}/#",
-        Pattern => "readwrite devices/{username}/#",
+        Block => "readwrite tenants/{tenantId}/devices/{deviceId}/#",
+        Pattern => "readwrite devices/{tenantId}/{deviceId}/#",
         _ => null,
     };
 }

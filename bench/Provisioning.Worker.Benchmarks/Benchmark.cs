@@ -144,6 +144,12 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
                 await BrokerSideAsync(load, tracker, worker, workerLog, broker, seeder, pacedCount, ct);
             }
 
+            string? fleetSummary = null;
+            if (options.Runs("fleet") && options.TelemetryDevices > 0)
+            {
+                fleetSummary = await FleetAsync(load, tracker, worker, workerLog, broker, seeder, ct);
+            }
+
             // ---- footprint
             var peakMiB = ProcFs.StatusMiB(worker.Id, "VmHWM");
             _report.Add("footprint", "worker peak RSS (VmHWM)", $"{peakMiB:0} MiB");
@@ -184,6 +190,11 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             output.WriteLine();
             _report.Print(output);
             output.WriteLine(Summary(broker, burst, paced, ceilingPerSecond, baselinePerSecond, peakMiB, floor));
+            if (fleetSummary is not null)
+            {
+                output.WriteLine(fleetSummary);
+            }
+
             return 0;
         }
         finally
@@ -260,6 +271,54 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         await probing;
         _report.Add("broker", "CONNECT wait during reloads", $"{prober.Waits.Summary()} ({prober.Waits.Count} connects, {prober.Failures} failed)");
         _report.Add("broker", "idle clients still connected", $"{fleet.Connected:N0}");
+    }
+
+    /// <summary>
+    /// What the fleet feels (issue 20): sessions held, devices timing their telemetry round trip idle and during paced
+    /// provisioning, the broker's busy share, the stall per reload, provisioning's own latency and rate.
+    /// </summary>
+    private async Task<string> FleetAsync(LoadGenerator load, ReplyTracker tracker, WorkerProcess worker, WorkerLog workerLog, MosquittoBroker broker, Seeder seeder, CancellationToken ct)
+    {
+        var telemetry = Math.Min(options.TelemetryDevices, options.Devices);
+        var sessions = Math.Clamp(options.Sessions < 0 ? options.Devices / 2 : options.Sessions, 0, options.Devices - telemetry);
+        var watch = Stopwatch.StartNew();
+        var held = await PersistentSessions.CreateAsync(broker.Port, sessions, i => (Seeder.Username(i), seeder.Password(i)), ct);
+        _report.Add("fleet", "persistent sessions held", $"{held:N0} (clean-session off, left disconnected) in {watch.Elapsed.TotalSeconds:0.0} s");
+
+        var probes = Enumerable.Range(options.Devices - telemetry, telemetry)
+            .Select(i => (Seeder.Username(i), seeder.Password(i), $"devices/{Seeder.Tenant}/{Seeder.DeviceId(i)}/telemetry"))
+            .ToList();
+        await using var devices = await TelemetryProbes.ConnectAsync(broker.Port, probes, ct);
+        var interval = TimeSpan.FromMilliseconds(20);
+
+        var brokerCpu = ProcFs.CpuSeconds(broker.Pid);
+        var idle = await devices.MeasureAsync(options.FleetDuration, interval, ct);
+        var idleBusy = (ProcFs.CpuSeconds(broker.Pid) - brokerCpu) / idle.Elapsed.TotalSeconds;
+        _report.Add("fleet", $"telemetry round trip, idle ({telemetry} devices, every {interval.TotalMilliseconds:0} ms)", idle.Summary());
+        _report.Add("fleet", "mosquitto busy, idle", $"{idleBusy:P0} of its one thread");
+
+        var count = (int)Math.Max(1, Math.Round(options.PacedRate * options.FleetDuration.TotalSeconds));
+        var timings = workerLog.Timings();
+        var reloads = broker.LoggedReloads;
+        brokerCpu = ProcFs.CpuSeconds(broker.Pid);
+        var started = Stopwatch.GetTimestamp();
+        var measuring = devices.MeasureAsync(options.FleetDuration, interval, ct);
+        var provisioning = await load.RunAsync("fleet", Ids("fleet", count), options.PacedRate, tracker, () => workerLog.Tail, ct);
+        var during = await measuring;
+        var window = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var busy = (ProcFs.CpuSeconds(broker.Pid) - brokerCpu) / window;
+        var stalls = new Stats(workerLog.Timings().ReloadMs.Skip(timings.ReloadMs.Count));
+        var reloadCount = broker.LoggedReloads - reloads;
+        var stalled = stalls.Count == 0 ? 0 : stalls.Mean * stalls.Count / 1000;
+        var keptUp = provisioning.EventsPerSecond / options.PacedRate;
+
+        _report.Add("fleet", "telemetry round trip, during provisioning", during.Summary());
+        _report.Add("fleet", "mosquitto busy, during provisioning", $"{busy:P0} of its one thread over {window:0.0} s; reloads {reloadCount} ({reloadCount / window:0.00}/s), stalled {stalled / window:P0} of the window");
+        _report.Add("fleet", "stall per reload (SIGHUP→probe accepted)", stalls.Summary());
+        _report.Add("fleet", "provisioning", $"{provisioning.Events:N0} events offered at {options.PacedRate:0}/s, {provisioning.EventsPerSecond:0.0}/s achieved ({keptUp:P0} of offered), publish→reply {provisioning.Latency.Summary()}");
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"fleet: {options.Devices:N0} devices, {held:N0} sessions, {options.PacedRate:0}/s, topics {options.Topics}: telemetry p50 {during.RoundTrips.Percentile(50):0} / p99 {during.RoundTrips.Percentile(99):0} / max {during.RoundTrips.Max:0} ms during provisioning (idle p99 {idle.RoundTrips.Percentile(99):0} ms), mosquitto busy {busy:P0}, stall per reload p50 {stalls.Percentile(50):0} / p99 {stalls.Percentile(99):0} ms, provisioning p99 {provisioning.Latency.Percentile(99):0} ms at {keptUp:P0} of offered");
     }
 
     private async Task<RunResult> MeasureAsync(
@@ -377,7 +436,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
     /// </summary>
     private string ReloadTimeout() =>
         options.WorkerSettings.Select(SplitSetting).Where(s => s.Key == "Mosquitto__ReloadTimeout").Select(s => s.Value).LastOrDefault()
-        ?? (options.Topics == TopicModes.Device ? "00:10:00" : "00:00:10");
+        ?? (options.Topics == TopicModes.Block ? "00:10:00" : "00:00:10");
 
     private static string AclSize(MosquittoBroker broker, string prefix) => broker.HasAclFile
         ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{new FileInfo(broker.AclFile).Length / 1048576.0:0.0} MiB ({new FileInfo(broker.AclFile).Length:N0} bytes, {File.ReadLines(broker.AclFile).LongCount():N0} lines)")

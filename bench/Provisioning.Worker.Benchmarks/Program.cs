@@ -15,14 +15,17 @@ var hashPool = new Option<int>("--hash-pool") { Description = "Distinct password
 var stall = new Option<double>("--stall-seconds") { Description = "Fail a phase after this long without a reply.", DefaultValueFactory = _ => 60 };
 var workerDll = new Option<string?>("--worker-dll") { Description = "Provisioning.Worker.dll to run (default: beside the benchmark)." };
 var workerSettings = new Option<string[]>("--worker-setting") { Description = "Worker configuration as KEY=VALUE (environment variable form), repeatable.", AllowMultipleArgumentsPerToken = false };
-var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker, floor (repeatable or comma-separated)." };
-var topics = new Option<string>("--topics") { Description = "Topic authorization: off (no acl_file), device (the default rule: a user block per device) or pattern (a {username} rule: one pattern line).", DefaultValueFactory = _ => TopicModes.Off };
+var skip = new Option<string[]>("--skip") { Description = "Phases to leave out: ceiling, baseline, burst, paced, broker, fleet, floor (repeatable or comma-separated)." };
+var sessions = new Option<int>("--sessions") { Description = "Persistent sessions (clean-session off, disconnected) held on the broker in the fleet phase (default: half the devices).", DefaultValueFactory = _ => -1 };
+var telemetryDevices = new Option<int>("--telemetry-devices") { Description = "Connected devices timing their telemetry round trip in the fleet phase.", DefaultValueFactory = _ => 2 };
+var fleetSeconds = new Option<double>("--fleet-seconds") { Description = "Length of each fleet-phase window (idle, then during paced provisioning).", DefaultValueFactory = _ => 30 };
+var topics = new Option<string>("--topics") { Description = "Topic authorization: off (no acl_file), pattern (the default rule: one pattern line) or block (a rule with a user block per device).", DefaultValueFactory = _ => TopicModes.Off };
 topics.AcceptOnlyFromAmong(TopicModes.All);
 var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
 
 var root = new RootCommand("Provisioning.Worker benchmark (docs/benchmarks.md): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
-    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, topics, keep,
+    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, sessions, telemetryDevices, fleetSeconds, topics, keep,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -43,6 +46,9 @@ root.SetAction(async (result, cancellationToken) =>
         WorkerSettings = result.GetValue(workerSettings) ?? [],
         Skip = (result.GetValue(skip) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToHashSet(StringComparer.OrdinalIgnoreCase),
+        Sessions = result.GetValue(sessions),
+        TelemetryDevices = result.GetValue(telemetryDevices),
+        FleetDuration = TimeSpan.FromSeconds(result.GetValue(fleetSeconds)),
         Topics = result.GetValue(topics) ?? TopicModes.Off,
         Keep = result.GetValue(keep),
     };
