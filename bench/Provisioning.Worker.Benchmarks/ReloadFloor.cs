@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using MQTTnet;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Testing;
 
 namespace Provisioning.Worker.Benchmarks;

@@ -2,7 +2,7 @@ using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.Benchmarks;
 

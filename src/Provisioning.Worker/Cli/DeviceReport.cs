@@ -37,7 +37,7 @@ public sealed record BrokerView(string State, long ChangedXid, long? AppliedXmin
     /// <summary>
     /// A change is in the file the broker confirmed when its transaction id is below the xmin of the snapshot that
     /// file was rendered from: every transaction below a snapshot's xmin had finished when it was taken
-    /// (Projection/PasswdProjector.cs writes the checkpoint once the broker confirmed the file).
+    /// (Projection/ProjectionCycle.cs writes the checkpoint once the broker confirmed the file).
     /// </summary>
     public static BrokerView Of(long changedXid, CheckpointRecord? checkpoint) =>
         checkpoint is null

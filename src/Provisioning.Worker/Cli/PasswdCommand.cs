@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Shared;
 using static Provisioning.Worker.Cli.CommandExitCodes;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Cli;

@@ -1,4 +1,4 @@
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.Devices;
 

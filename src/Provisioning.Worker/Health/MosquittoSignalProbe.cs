@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Provisioning.Worker.Projection;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.Health;
 

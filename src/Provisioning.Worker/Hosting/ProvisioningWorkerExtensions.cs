@@ -7,6 +7,7 @@ using Provisioning.Worker.Devices;
 using Provisioning.Worker.Health;
 using Provisioning.Worker.Inbox;
 using Provisioning.Worker.Metrics;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;

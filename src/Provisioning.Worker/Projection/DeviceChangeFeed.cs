@@ -1,7 +1,7 @@
 using System.Data;
 using Npgsql;
 using Provisioning.Worker.Devices;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Projection;

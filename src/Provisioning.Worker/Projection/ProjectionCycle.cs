@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.IntegrationTests.Cli;
 

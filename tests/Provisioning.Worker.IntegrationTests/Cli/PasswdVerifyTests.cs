@@ -3,7 +3,7 @@ using System.Text.Json;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.IntegrationTests.Cli;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
-using Provisioning.Worker.Projection;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 

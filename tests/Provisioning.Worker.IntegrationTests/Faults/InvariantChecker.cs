@@ -2,7 +2,7 @@ using System.Text;
 using Npgsql;
 using Provisioning.Contracts;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.IntegrationTests.Faults;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using MassTransit;
 using Provisioning.Contracts;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using RabbitMQ.Client;
 
 namespace Provisioning.Worker.IntegrationTests.Infrastructure;

@@ -3,7 +3,7 @@ using MassTransit;
 using MQTTnet;
 using Provisioning.Contracts;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.IntegrationTests.Pipeline;
 

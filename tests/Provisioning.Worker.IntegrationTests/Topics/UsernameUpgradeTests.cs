@@ -6,7 +6,7 @@ using Npgsql;
 using Provisioning.Contracts;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.IntegrationTests.Topics;

@@ -1,6 +1,6 @@
 using System.Text;
 using Provisioning.Worker.Cli;
-using Provisioning.Worker.Passwd;
+using Provisioning.Worker.Mosquitto;
 
 namespace Provisioning.Worker.Tests.Cli;
 

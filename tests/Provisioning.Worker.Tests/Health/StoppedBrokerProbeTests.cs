@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Provisioning.Worker.Health;
-using Provisioning.Worker.Projection;
+using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Testing;
 
 namespace Provisioning.Worker.Tests.Health;
