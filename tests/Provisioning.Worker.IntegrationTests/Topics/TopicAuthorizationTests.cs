@@ -150,6 +150,36 @@ public sealed class TopicAuthorizationTests(ServiceEndpoints endpoints)
         Assert.Contains(PipelineHarness.OperatorAclBlock, await File.ReadAllTextAsync(harness.Broker.AclFile), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task With_the_default_rule_registrations_and_deletions_leave_the_acl_file_alone()
+    {
+        // Given: a running worker whose acl_file holds the pattern line (each rewrite gives the probe a new topic, so
+        // the same bytes mean the same file)
+        await using var harness = await PipelineHarness.StartAsync(endpoints, withAclFile: true);
+        await harness.StartWorkerAsync();
+        await RegisterAsync(harness, "acme", "first");
+        var before = await File.ReadAllBytesAsync(harness.Broker.AclFile);
+
+        // When: more devices come and one goes
+        var issued = new List<CredentialsIssued>();
+        for (var i = 0; i < 5; i++)
+        {
+            issued.Add(await RegisterAsync(harness, "globex", $"next-{i}"));
+        }
+
+        await harness.PublishDeletedAsync("acme", "first");
+        await harness.Replies.WaitForOneAsync(nameof(CredentialsRevoked), "acme", "first", _replyTimeout, harness.Diagnostics);
+
+        // Then: the acl_file was not rewritten, and every new device may use its own topics (the pattern gives them)
+        Assert.Equal(before, await File.ReadAllBytesAsync(harness.Broker.AclFile));
+        foreach (var device in issued)
+        {
+            await using var client = await MqttDevice.ConnectAsync(harness.Broker.Port, device.Username, device.Password);
+            Assert.True(await client.PublishAsync($"devices/{device.TenantId}/{device.DeviceId}/x", "x"), harness.Diagnostics());
+            Assert.False(await client.PublishAsync("devices/acme/first/x", "x"));
+        }
+    }
+
     [Theory]
     [InlineData("readwrite devices/{tenant}/{deviceId}/#", "Mosquitto:DeviceTopics:0")]
     [InlineData("readwrite devices/#/{deviceId}", "Mosquitto:DeviceTopics:0")]
