@@ -22,6 +22,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS_DIR="$ROOT/.deps"
 ENV_FILE="$DEPS_DIR/containers.env"
 STATE_DIR=/run/provisioning-containers
+# The engine this script starts listens here, not on /var/run/docker.sock: a `docker info` elsewhere on the machine
+# (the loopback suite's scripts of other checkouts, say) keeps finding no engine. DOCKER_HOST in .deps/containers.env.
+OWN_SOCKET="unix://$STATE_DIR/docker.sock"
 PREFIX=provisioning-local
 BASE_IMAGE="$PREFIX/debian:bookworm"
 RUNTIME_IMAGE="$PREFIX/dotnet-aspnet:10.0"
@@ -29,6 +32,13 @@ WORKER_IMAGE=provisioning-worker:offline
 LABEL=org.provisioning.inputs
 # What a change of this script's image recipes must invalidate (bump when the build commands below change).
 RECIPE=3
+
+# Debian's client (docker.io) builds with its own BuildKit; another client first on PATH may want a buildx plugin
+# that is not installed here. Set after install_packages.
+DOCKER=""
+find_client() {
+  if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER="$(command -v docker || true)"; fi
+}
 
 die() {
   echo "containers.sh: error: $*" >&2
@@ -38,7 +48,7 @@ die() {
 say() { echo "containers.sh: $*" >&2; }
 
 engine_answers() {
-  command -v docker >/dev/null 2>&1 && timeout 15 docker info >/dev/null 2>&1
+  [[ -n "$DOCKER" ]] && timeout 15 "$DOCKER" info >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------- packages and engine
@@ -69,6 +79,11 @@ install_packages() {
 }
 
 start_engine() {
+  if [[ -z "${DOCKER_HOST:-}" ]] && engine_answers; then
+    # An engine of the machine's own (a developer's Docker).
+    return 0
+  fi
+  export DOCKER_HOST="$OWN_SOCKET"
   if engine_answers; then
     return 0
   fi
@@ -77,7 +92,7 @@ start_engine() {
   local log="$DEPS_DIR/dockerd.log"
   say "starting dockerd (storage driver vfs, log: $log)"
   # setsid: its own session, so that the caller's terminal signals do not reach it.
-  setsid dockerd --storage-driver=vfs >"$log" 2>&1 </dev/null &
+  setsid dockerd --storage-driver=vfs --host="$OWN_SOCKET" --pidfile="$STATE_DIR/dockerd.pidfile" >"$log" 2>&1 </dev/null &
   echo $! >"$STATE_DIR/dockerd.pid"
   local deadline=$((SECONDS + 60))
   until engine_answers; do
@@ -92,7 +107,7 @@ start_engine() {
 
 stop_engine() {
   [[ -f "$STATE_DIR/dockerd.pid" ]] || {
-    say "dockerd was not started by containers.sh; left alone"
+    say "no dockerd started by containers.sh; nothing stopped"
     return 0
   }
   local pid
@@ -115,7 +130,7 @@ stop_engine() {
 # ---------------------------------------------------------------- images
 
 image_inputs() {
-  docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true
+  "$DOCKER" image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true
 }
 
 hash_of() {
@@ -124,7 +139,7 @@ hash_of() {
 }
 
 image_id() {
-  docker image inspect -f '{{ .Id }}' "$1"
+  "$DOCKER" image inspect -f '{{ .Id }}' "$1"
 }
 
 # The Debian mirror apt uses here, read from apt's own sources (deb822 first, then one-line), never written down.
@@ -163,7 +178,7 @@ build_base() {
   printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Keep-Downloaded-Packages "false";\n' \
     >"$rootfs/etc/apt/apt.conf.d/docker-clean"
   rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
-  tar -C "$rootfs" -c . | docker import \
+  tar -C "$rootfs" -c . | "$DOCKER" import \
     --change "LABEL $LABEL=$want" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
     --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null || {
@@ -180,7 +195,7 @@ build_image() {
   [[ "$(image_inputs "$name")" == "$want" ]] && return 0
   local log="$DEPS_DIR/build-$(basename "$dir").log"
   say "building $name from ${dir#"$ROOT"/} (log: $log)"
-  DOCKER_BUILDKIT=1 docker build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$name" "$dir" >"$log" 2>&1 ||
+  DOCKER_BUILDKIT=1 "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$name" "$dir" >"$log" 2>&1 ||
     die "building $name failed; read $log"
 }
 
@@ -204,7 +219,7 @@ build_runtime() {
   done
   local log="$DEPS_DIR/build-dotnet-aspnet.log"
   say "building $RUNTIME_IMAGE (ASP.NET Core $version from $dotnet_root, log: $log)"
-  DOCKER_BUILDKIT=1 docker build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$RUNTIME_IMAGE" "$context" >"$log" 2>&1 || {
+  DOCKER_BUILDKIT=1 "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$RUNTIME_IMAGE" "$context" >"$log" 2>&1 || {
     rm -rf "$context"
     die "building $RUNTIME_IMAGE failed; read $log"
   }
@@ -225,7 +240,7 @@ build_worker() {
   rm -rf "$publish"
   {
     dotnet publish "$ROOT/src/Provisioning.Worker/Provisioning.Worker.csproj" --configuration Release --output "$publish" &&
-      DOCKER_BUILDKIT=1 docker build --build-arg APP_STAGE=prebuilt --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+      DOCKER_BUILDKIT=1 "$DOCKER" build --build-arg APP_STAGE=prebuilt --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
         --label "$LABEL=$want" -t "$WORKER_IMAGE" "$ROOT"
   } >"$log" 2>&1 || die "building $WORKER_IMAGE failed; read $log"
 }
@@ -240,7 +255,8 @@ write_env() {
 export RABBITMQ_IMAGE='$PREFIX/rabbitmq:management'
 export POSTGRES_IMAGE='$PREFIX/postgres:15'
 export MOSQUITTO_IMAGE='$PREFIX/mosquitto:2.0'
-export WORKER_IMAGE='$WORKER_IMAGE'
+export WORKER_TAG='offline'
+export DOCKER_HOST='${DOCKER_HOST:-unix:///var/run/docker.sock}'
 # Testcontainers' resource reaper is an image from a registry; the tests dispose of their containers themselves.
 export TESTCONTAINERS_RYUK_DISABLED=true
 EOF
@@ -253,6 +269,7 @@ case "${1:-up}" in
     mkdir -p "$DEPS_DIR"
     started=$SECONDS
     install_packages
+    find_client
     start_engine
     build_base
     build_image "$PREFIX/rabbitmq:management" "$ROOT/containers/rabbitmq"
@@ -264,6 +281,7 @@ case "${1:-up}" in
     write_env
     ;;
   down)
+    find_client
     stop_engine
     ;;
   *)
