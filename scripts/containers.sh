@@ -31,7 +31,7 @@ RUNTIME_IMAGE="$PREFIX/dotnet-aspnet:10.0"
 WORKER_IMAGE=provisioning-worker:offline
 LABEL=org.provisioning.inputs
 # What a change of this script's image recipes must invalidate (bump when the build commands below change).
-RECIPE=3
+RECIPE=4
 
 # Debian's client (docker.io) builds with its own BuildKit; another client first on PATH may want a buildx plugin
 # that is not installed here. Set after install_packages.
@@ -165,6 +165,8 @@ build_base() {
 
   local rootfs log="$DEPS_DIR/debootstrap.log"
   rootfs="$(mktemp -d /var/tmp/provisioning-rootfs.XXXXXX)"
+  # mktemp made it 0700: it becomes the image's /, which every user must traverse.
+  chmod 0755 "$rootfs"
   say "building $BASE_IMAGE (debootstrap --variant=minbase $suite, log: $log)"
   debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$log" 2>&1 || {
     rm -rf "$rootfs"
@@ -257,6 +259,8 @@ export POSTGRES_IMAGE='$PREFIX/postgres:15'
 export MOSQUITTO_IMAGE='$PREFIX/mosquitto:2.0'
 export WORKER_TAG='offline'
 export DOCKER_HOST='${DOCKER_HOST:-unix:///var/run/docker.sock}'
+# Testcontainers for .NET 4.x asks for API 1.44 unless told; Debian's engine (20.10) speaks up to this one.
+export DOCKER_API_VERSION='$("$DOCKER" version -f '{{ .Server.APIVersion }}')'
 # Testcontainers' resource reaper is an image from a registry; the tests dispose of their containers themselves.
 export TESTCONTAINERS_RYUK_DISABLED=true
 EOF
