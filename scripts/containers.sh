@@ -92,7 +92,8 @@ start_engine() {
   local log="$DEPS_DIR/dockerd.log"
   say "starting dockerd (storage driver vfs, log: $log)"
   # setsid: its own session, so that the caller's terminal signals do not reach it.
-  setsid dockerd --storage-driver=vfs --host="$OWN_SOCKET" --pidfile="$STATE_DIR/dockerd.pidfile" >"$log" 2>&1 </dev/null &
+  # --ip: published ports on loopback only, whatever the tests ask for.
+  setsid dockerd --storage-driver=vfs --ip=127.0.0.1 --host="$OWN_SOCKET" --pidfile="$STATE_DIR/dockerd.pidfile" >"$log" 2>&1 </dev/null &
   echo $! >"$STATE_DIR/dockerd.pid"
   local deadline=$((SECONDS + 60))
   until engine_answers; do
@@ -261,6 +262,8 @@ export WORKER_TAG='offline'
 export DOCKER_HOST='${DOCKER_HOST:-unix:///var/run/docker.sock}'
 # Testcontainers for .NET 4.x asks for API 1.44 unless told; Debian's engine (20.10) speaks up to this one.
 export DOCKER_API_VERSION='$("$DOCKER" version -f '{{ .Server.APIVersion }}')'
+# The published ports are reached on loopback (Testcontainers would otherwise take a bridge's gateway here).
+export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 # Testcontainers' resource reaper is an image from a registry; the tests dispose of their containers themselves.
 export TESTCONTAINERS_RYUK_DISABLED=true
 EOF

@@ -67,7 +67,8 @@ public sealed class PipelineHarness : IAsyncDisposable
         var credentials = Uri.UnescapeDataString(amqpUri.UserInfo).Split(':', 2);
         var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
-            rabbit.Host(amqpUri.Host, (ushort)amqpUri.Port, Uri.UnescapeDataString(amqpUri.AbsolutePath.TrimStart('/')), host =>
+            var virtualHost = Uri.UnescapeDataString(amqpUri.AbsolutePath.TrimStart('/'));
+            rabbit.Host(amqpUri.Host, (ushort)amqpUri.Port, virtualHost.Length == 0 ? "/" : virtualHost, host =>
             {
                 host.Username(credentials[0]);
                 host.Password(credentials[1]);
