@@ -63,7 +63,7 @@ public sealed class ServiceEndpoints : IAsyncLifetime
     /// Always Testcontainers, the containers on <paramref name="network"/> under their compose service names
     /// (<c>postgres</c>, <c>rabbitmq</c>), as the compose stack's worker finds them.
     /// </summary>
-    public ServiceEndpoints(INetwork network) => _network = network;
+    internal ServiceEndpoints(INetwork network) => _network = network;
 
     /// <summary>The PostgreSQL container (Testcontainers mode only).</summary>
     public PostgreSqlContainer? PostgresContainer => _postgres;
