@@ -54,28 +54,8 @@ engine_answers() {
 # ---------------------------------------------------------------- packages and engine
 
 install_packages() {
-  local missing=() p
-  for p in docker.io debootstrap; do
-    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" == installed ]] || missing+=("$p")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  [[ $(id -u) == 0 ]] || die "${missing[*]} missing and not root: run as root or install them with apt-get"
-  mkdir -p "$DEPS_DIR"
-  say "installing ${missing[*]} (apt-get, log: $DEPS_DIR/apt-containers.log)"
-  # docker.io's maintainer scripts would start dockerd with its defaults; this script starts it itself.
-  local own_policy=""
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    own_policy=1
-  fi
-  local rc=0
-  {
-    DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-  } >"$DEPS_DIR/apt-containers.log" 2>&1 || rc=$?
-  [[ -n "$own_policy" ]] && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "apt-get could not install ${missing[*]}; read $DEPS_DIR/apt-containers.log"
+  # deps.sh's installer: apt-get update + install of the missing ones, their services kept from starting.
+  "$ROOT/scripts/deps.sh" install docker.io debootstrap
 }
 
 start_engine() {

@@ -6,6 +6,7 @@
 #                            write the addresses to .deps/env and print them
 #   scripts/deps.sh stop     stop the servers that deps.sh started (packages stay installed)
 #   . scripts/deps.sh        the same as the first form, and export the addresses into this shell
+#   scripts/deps.sh install PACKAGE...   install those of the Debian packages that are missing (no server started)
 #
 # It uses Debian's packages and starts the servers as plain processes (there is no systemd on CI machines),
 # whether or not a Docker engine runs here: the container path is scripts/containers.sh, a separate phase of
@@ -82,15 +83,16 @@ EOF
 
 missing_packages() {
   local p status
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
     [[ "$status" == installed ]] || echo "$p"
   done
 }
 
+# install_packages PACKAGE...: those not installed yet, with apt-get (scripts/containers.sh uses it too).
 install_packages() {
   local missing
-  mapfile -t missing < <(missing_packages)
+  mapfile -t missing < <(missing_packages "$@")
   ((${#missing[@]} == 0)) && return 0
 
   [[ $(id -u) == 0 ]] || die "packages missing (${missing[*]}) and not root: run as root or install them with apt-get"
@@ -331,7 +333,7 @@ stop_rabbitmq() {
 case "${1:-up}" in
   up)
     mkdir -p "$DEPS_DIR"
-    install_packages
+    install_packages "${PACKAGES[@]}"
     start_postgres
     start_rabbitmq
     command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || die "mosquitto is not installed"
@@ -342,12 +344,16 @@ case "${1:-up}" in
     stop_rabbitmq
     stop_postgres
     ;;
+  install)
+    shift
+    install_packages "$@"
+    ;;
   env)
     [[ -f "$ENV_FILE" ]] || die "no $ENV_FILE yet: run scripts/deps.sh"
     grep '^export ' "$ENV_FILE" | sed 's/^export //'
     ;;
   *)
-    echo "usage: scripts/deps.sh [up|stop|env]" >&2
+    echo "usage: scripts/deps.sh [up|stop|env|install PACKAGE...]" >&2
     exit 2
     ;;
 esac
