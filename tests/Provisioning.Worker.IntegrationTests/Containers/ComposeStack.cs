@@ -46,8 +46,18 @@ public sealed class ComposeStack : IAsyncLifetime
             throw new InvalidOperationException($"The container path is not available on this machine: {reason}");
         }
 
-        _network = new NetworkBuilder().WithName($"provisioning-it-{Guid.NewGuid():N}").Build();
-        await _network.CreateAsync();
+        try
+        {
+            _network = new NetworkBuilder().WithName($"provisioning-it-{Guid.NewGuid():N}").Build();
+            await _network.CreateAsync();
+        }
+        catch (DockerUnavailableException e)
+        {
+            throw new InvalidOperationException(
+                "No Docker engine answers for the container tests: run scripts/containers.sh (it starts one and builds the " +
+                "images), then `set -a; . .deps/containers.env; set +a` (docs/testing.md, \"The container path\").",
+                e);
+        }
         _endpoints = new ServiceEndpoints(_network);
         await _endpoints.InitializeAsync();
 
