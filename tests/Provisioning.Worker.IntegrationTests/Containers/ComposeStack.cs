@@ -121,9 +121,10 @@ public sealed class ComposeStack : IAsyncLifetime
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {
+            var health = worker.Health;
             var (stdout, stderr) = await worker.GetLogsAsync();
             await worker.DisposeAsync();
-            throw new InvalidOperationException($"the worker container did not become healthy ({worker.Health}):\n{stdout}\n{stderr}", e);
+            throw new InvalidOperationException($"the worker container did not become healthy ({health}):\n{stdout}\n{stderr}", e);
         }
 
         return worker;
