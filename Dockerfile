@@ -5,7 +5,8 @@
 # the host and a runtime image built from Debian's packages; same user, entrypoint and health check.
 #   dotnet publish src/Provisioning.Worker -c Release -o artifacts/container-publish
 #   DOCKER_BUILDKIT=1 docker build --build-arg APP_STAGE=prebuilt --build-arg RUNTIME_IMAGE=provisioning-local/dotnet-aspnet:10.0 .
-# (BuildKit builds only the stages the runtime needs, so the SDK image is never pulled then.)
+# (BuildKit builds only the stages the runtime needs, so the SDK image is never pulled then; the legacy builder builds
+# every stage, and the prebuilt one wants artifacts/container-publish even for the default build: use BuildKit.)
 #
 # APP_UID is the user the worker runs as. It must be the user Mosquitto runs as (eclipse-mosquitto drops
 # to uid 1883): the reload is a SIGHUP, and an unprivileged process may only signal its own user's.
