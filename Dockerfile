@@ -1,13 +1,23 @@
 # The worker image (compose/docker-compose.yml builds it): restore and publish with the SDK, run on the
 # ASP.NET runtime as a non-root user.
 #   docker build -t provisioning-worker .
+# Without a registry (scripts/containers.sh, docs/testing.md "The container path"): the app from a publish made on
+# the host and a runtime image built from Debian's packages; same user, entrypoint and health check.
+#   dotnet publish src/Provisioning.Worker -c Release -o artifacts/container-publish
+#   DOCKER_BUILDKIT=1 docker build --build-arg APP_STAGE=prebuilt --build-arg RUNTIME_IMAGE=provisioning-local/dotnet-aspnet:10.0 .
+# (BuildKit builds only the stages the runtime needs, so the SDK image is never pulled then; the legacy builder builds
+# every stage, and the prebuilt one wants artifacts/container-publish even for the default build: use BuildKit.)
 #
 # APP_UID is the user the worker runs as. It must be the user Mosquitto runs as (eclipse-mosquitto drops
 # to uid 1883): the reload is a SIGHUP, and an unprivileged process may only signal its own user's.
 
 ARG DOTNET_VERSION=10.0
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}
+# Where /app comes from: "build" (restore and publish in the SDK image) or "prebuilt" (artifacts/container-publish).
+ARG APP_STAGE=build
 
-FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+FROM ${SDK_IMAGE} AS build
 WORKDIR /src
 # Project files first: the restore layer stays cached until a package changes.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
@@ -17,12 +27,17 @@ RUN dotnet restore src/Provisioning.Worker/Provisioning.Worker.csproj
 COPY src/ src/
 RUN dotnet publish src/Provisioning.Worker/Provisioning.Worker.csproj --configuration Release --no-restore --output /app
 
-FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
+FROM scratch AS prebuilt
+COPY artifacts/container-publish/ /app/
+
+FROM ${APP_STAGE} AS app
+
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG APP_UID=1883
 RUN groupadd --gid "${APP_UID}" provisioning \
  && useradd --uid "${APP_UID}" --gid "${APP_UID}" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin provisioning
 WORKDIR /app
-COPY --from=build /app ./
+COPY --from=app /app ./
 USER ${APP_UID}:${APP_UID}
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     DOTNET_NOLOGO=1 \

@@ -6,11 +6,12 @@
 #                            write the addresses to .deps/env and print them
 #   scripts/deps.sh stop     stop the servers that deps.sh started (packages stay installed)
 #   . scripts/deps.sh        the same as the first form, and export the addresses into this shell
+#   scripts/deps.sh install PACKAGE...   install those of the Debian packages that are missing (no server started)
 #
-# With a Docker engine (`docker info` answers) it runs the services of compose/docker-compose.yml instead
-# (not the worker: tests run their own).
-# Without one it uses Debian's packages and starts the servers as plain processes (there is no
-# systemd on CI machines). A second run finds everything up and returns in well under a second.
+# It uses Debian's packages and starts the servers as plain processes (there is no systemd on CI machines),
+# whether or not a Docker engine runs here: the container path is scripts/containers.sh, a separate phase of
+# scripts/test.sh whose containers publish on other ports. A second run finds everything up and returns in well
+# under a second.
 
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
   # Sourced: do the work in a child shell, so that `set -e` and `exit` never reach the caller's
@@ -65,10 +66,6 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-have_docker() {
-  command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1
-}
-
 write_env() {
   mkdir -p "$DEPS_DIR"
   local tmp="$ENV_FILE.$$"
@@ -86,15 +83,16 @@ EOF
 
 missing_packages() {
   local p status
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
     [[ "$status" == installed ]] || echo "$p"
   done
 }
 
+# install_packages PACKAGE...: those not installed yet, with apt-get (scripts/containers.sh uses it too).
 install_packages() {
   local missing
-  mapfile -t missing < <(missing_packages)
+  mapfile -t missing < <(missing_packages "$@")
   ((${#missing[@]} == 0)) && return 0
 
   [[ $(id -u) == 0 ]] || die "packages missing (${missing[*]}) and not root: run as root or install them with apt-get"
@@ -330,60 +328,32 @@ stop_rabbitmq() {
   echo "deps.sh: RabbitMQ ($RMQ_NODE) stopped" >&2
 }
 
-# ---------------------------------------------------------------- Docker
-
-# The addresses written to .deps/env are the ones above: the environment wins over a compose/.env an
-# operator may have written for the whole stack (compose/.env.example).
-COMPOSE=(env POSTGRES_USER="$PG_USER" POSTGRES_PASSWORD="$PG_PASSWORD" POSTGRES_DB="$PG_DATABASE" POSTGRES_PORT="$PG_PORT"
-  RABBITMQ_USER="$RMQ_USER" RABBITMQ_PASSWORD="$RMQ_PASSWORD" RABBITMQ_PORT="$RMQ_PORT" RABBITMQ_MANAGEMENT_PORT="$RMQ_MANAGEMENT_PORT"
-  docker compose -f "$ROOT/compose/docker-compose.yml")
-
-up_docker() {
-  mkdir -p "$DEPS_DIR"
-  "${COMPOSE[@]}" up -d --wait rabbitmq postgres mosquitto >"$DEPS_DIR/compose.log" 2>&1 ||
-    die "docker compose could not start rabbitmq, postgres and mosquitto; read $DEPS_DIR/compose.log (and: ${COMPOSE[*]} logs)"
-  mkdir -p "$STATE_DIR" && echo compose >"$STATE_DIR/compose"
-}
-
-stop_docker() {
-  [[ -f "$STATE_DIR/compose" ]] || {
-    echo "deps.sh: the compose services were not started by deps.sh; left alone" >&2
-    return 0
-  }
-  "${COMPOSE[@]}" stop rabbitmq postgres mosquitto || die "docker compose could not stop the services"
-  rm -f "$STATE_DIR/compose"
-}
-
 # ---------------------------------------------------------------- main
 
 case "${1:-up}" in
   up)
     mkdir -p "$DEPS_DIR"
-    if have_docker; then
-      up_docker
-    else
-      install_packages
-      start_postgres
-      start_rabbitmq
-      command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || die "mosquitto is not installed"
-    fi
+    install_packages "${PACKAGES[@]}"
+    start_postgres
+    start_rabbitmq
+    command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || die "mosquitto is not installed"
     write_env
     ;;
   stop)
     mkdir -p "$DEPS_DIR"
-    if [[ -f "$STATE_DIR/compose" ]]; then
-      stop_docker
-    else
-      stop_rabbitmq
-      stop_postgres
-    fi
+    stop_rabbitmq
+    stop_postgres
+    ;;
+  install)
+    shift
+    install_packages "$@"
     ;;
   env)
     [[ -f "$ENV_FILE" ]] || die "no $ENV_FILE yet: run scripts/deps.sh"
     grep '^export ' "$ENV_FILE" | sed 's/^export //'
     ;;
   *)
-    echo "usage: scripts/deps.sh [up|stop|env]" >&2
+    echo "usage: scripts/deps.sh [up|stop|env|install PACKAGE...]" >&2
     exit 2
     ;;
 esac

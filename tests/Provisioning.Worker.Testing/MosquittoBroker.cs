@@ -200,11 +200,18 @@ public sealed class MosquittoBroker : IAsyncDisposable
     }
 
     /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>
-    public async Task<bool> CanConnectAsync(string user, string password)
+    public Task<bool> CanConnectAsync(string user, string password) => CanConnectAsync("127.0.0.1", Port, user, password, () => Log);
+
+    /// <summary>
+    /// True when the broker at <paramref name="host"/>:<paramref name="port"/> (any broker: one in a container too) accepts
+    /// these credentials, false when it refuses them; anything else throws, with <paramref name="log"/>.
+    /// </summary>
+    public static async Task<bool> CanConnectAsync(string host, int port, string user, string password, Func<string> log)
     {
+        ArgumentNullException.ThrowIfNull(log);
         using var client = new MqttClientFactory().CreateMqttClient();
         var options = new MqttClientOptionsBuilder()
-            .WithTcpServer("127.0.0.1", Port)
+            .WithTcpServer(host, port)
             .WithClientId($"it-{Guid.NewGuid():N}")
             .WithCredentials(user, password)
             .WithTimeout(TimeSpan.FromSeconds(5))
@@ -231,7 +238,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
         if (code is not (MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword))
         {
-            throw new InvalidOperationException($"unexpected CONNACK {code}\n{Log}");
+            throw new InvalidOperationException($"unexpected CONNACK {code}\n{log()}");
         }
 
         return false;

@@ -56,11 +56,19 @@ public sealed class PipelineHarness : IAsyncDisposable
             withOperatorLine ? Encoding.UTF8.GetBytes(OperatorLine + "\n") : null,
             withAclFile ? Encoding.UTF8.GetBytes(OperatorAclBlock) : null);
         var replies = new ReplyCollector();
-        var uri = virtualHost.AmqpUri;
-        var credentials = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
+        var bus = await StartUpstreamBusAsync(virtualHost.AmqpUri, replies);
+        return new PipelineHarness(database, virtualHost, broker, bus, replies);
+    }
+
+    /// <summary>The upstream app's bus on the virtual host of <paramref name="amqpUri"/>, its replies into <paramref name="replies"/>.</summary>
+    public static async Task<IBusControl> StartUpstreamBusAsync(Uri amqpUri, ReplyCollector replies)
+    {
+        ArgumentNullException.ThrowIfNull(amqpUri);
+        var credentials = Uri.UnescapeDataString(amqpUri.UserInfo).Split(':', 2);
         var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
-            rabbit.Host(uri.Host, (ushort)uri.Port, Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')), host =>
+            var virtualHost = Uri.UnescapeDataString(amqpUri.AbsolutePath.TrimStart('/'));
+            rabbit.Host(amqpUri.Host, (ushort)amqpUri.Port, virtualHost.Length == 0 ? "/" : virtualHost, host =>
             {
                 host.Username(credentials[0]);
                 host.Password(credentials[1]);
@@ -68,7 +76,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             rabbit.ReceiveEndpoint("upstream-replies", replies.Configure);
         });
         await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        return new PipelineHarness(database, virtualHost, broker, bus, replies);
+        return bus;
     }
 
     public Dictionary<string, string?> WorkerEnvironment() => new()

@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
 using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Networks;
+using Provisioning.Worker.IntegrationTests.Containers;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
@@ -10,8 +12,10 @@ namespace Provisioning.Worker.IntegrationTests.Infrastructure;
 /// Where the real PostgreSQL and RabbitMQ (with its management API) are (docs/testing.md, "What the integration tests need"), shared
 /// by every test of the <see cref="ServicesCollection"/>. The addresses come from the
 /// environment first (<c>scripts/deps.sh</c> writes them to <c>.deps/env</c>); without them,
-/// Testcontainers starts the services when a Docker engine answers. Tests never share state
-/// through it: each creates its own <see cref="TestDatabase"/> and <see cref="TestVirtualHost"/>.
+/// Testcontainers starts the services when a Docker engine answers, with the images, users and passwords of
+/// <c>compose/docker-compose.yml</c> (<see cref="ComposeFile"/>: its <c>*_IMAGE</c> variables select the local images
+/// that <c>scripts/containers.sh</c> builds). Tests never share state through it: each creates its own
+/// <see cref="TestDatabase"/> and <see cref="TestVirtualHost"/>.
 /// </summary>
 public sealed class ServiceEndpoints : IAsyncLifetime
 {
@@ -24,14 +28,10 @@ public sealed class ServiceEndpoints : IAsyncLifetime
     /// <summary><c>http://user:pass@host:15672</c>, the management HTTP API.</summary>
     public const string RabbitMqManagementVariable = "PROVISIONING_TEST_RABBITMQ_MANAGEMENT";
 
-    // Keep in step with compose/docker-compose.yml.
-    internal const string PostgresImage = "postgres:16";
-    internal const string RabbitMqImage = "rabbitmq:3.13-management";
-    private const string ContainerUser = "provisioning";
-    private const string ContainerPassword = "provisioning";
     private const ushort AmqpPort = 5672;
     private const ushort ManagementPort = 15672;
 
+    private readonly INetwork? _network;
     private PostgreSqlContainer? _postgres;
     private RabbitMqContainer? _rabbitMq;
     private HttpClient? _management;
@@ -54,8 +54,31 @@ public sealed class ServiceEndpoints : IAsyncLifetime
     /// <summary>A client of the management API (base address <c>…:15672/</c>, basic authentication).</summary>
     public HttpClient Management => _management ?? throw new InvalidOperationException("ServiceEndpoints is not initialized.");
 
+    /// <summary>From the environment when set, else Testcontainers.</summary>
+    public ServiceEndpoints()
+    {
+    }
+
+    /// <summary>
+    /// Always Testcontainers, the containers on <paramref name="network"/> under their compose service names
+    /// (<c>postgres</c>, <c>rabbitmq</c>), as the compose stack's worker finds them.
+    /// </summary>
+    internal ServiceEndpoints(INetwork network) => _network = network;
+
+    /// <summary>The PostgreSQL container (Testcontainers mode only).</summary>
+    public PostgreSqlContainer? PostgresContainer => _postgres;
+
+    /// <summary>The RabbitMQ container (Testcontainers mode only).</summary>
+    public RabbitMqContainer? RabbitMqContainer => _rabbitMq;
+
     public async Task InitializeAsync()
     {
+        if (_network is not null)
+        {
+            await StartContainersAsync();
+            return;
+        }
+
         var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
         var rabbitMq = Environment.GetEnvironmentVariable(RabbitMqVariable);
         var management = Environment.GetEnvironmentVariable(RabbitMqManagementVariable);
@@ -94,18 +117,31 @@ public sealed class ServiceEndpoints : IAsyncLifetime
 
     private async Task StartContainersAsync()
     {
+        var compose = ComposeFile.Load();
+        var postgresService = compose.Service("postgres");
+        var rabbitMqService = compose.Service("rabbitmq");
+        var postgresEnvironment = postgresService.Environment;
+        var rabbitMqEnvironment = rabbitMqService.Environment;
+        var rabbitMqUser = rabbitMqEnvironment["RABBITMQ_DEFAULT_USER"];
+        var rabbitMqPassword = rabbitMqEnvironment["RABBITMQ_DEFAULT_PASS"];
         try
         {
-            _postgres = new PostgreSqlBuilder(PostgresImage)
-                .WithUsername(ContainerUser)
-                .WithPassword(ContainerPassword)
-                .WithDatabase("provisioning")
-                .Build();
-            _rabbitMq = new RabbitMqBuilder(RabbitMqImage)
-                .WithUsername(ContainerUser)
-                .WithPassword(ContainerPassword)
-                .WithPortBinding(ManagementPort, assignRandomHostPort: true)
-                .Build();
+            var postgres = new PostgreSqlBuilder(postgresService.Image)
+                .WithUsername(postgresEnvironment["POSTGRES_USER"])
+                .WithPassword(postgresEnvironment["POSTGRES_PASSWORD"])
+                .WithDatabase(postgresEnvironment["POSTGRES_DB"]);
+            var rabbitMq = new RabbitMqBuilder(rabbitMqService.Image)
+                .WithUsername(rabbitMqUser)
+                .WithPassword(rabbitMqPassword)
+                .WithPortBinding(ManagementPort, assignRandomHostPort: true);
+            if (_network is not null)
+            {
+                postgres = postgres.WithNetwork(_network).WithNetworkAliases(postgresService.Name);
+                rabbitMq = rabbitMq.WithNetwork(_network).WithNetworkAliases(rabbitMqService.Name);
+            }
+
+            _postgres = postgres.Build();
+            _rabbitMq = rabbitMq.Build();
             await Task.WhenAll(_postgres.StartAsync(), _rabbitMq.StartAsync());
         }
         catch (DockerUnavailableException e)
@@ -113,7 +149,8 @@ public sealed class ServiceEndpoints : IAsyncLifetime
             throw new InvalidOperationException(
                 $"No services for the integration tests: {PostgresVariable}, {RabbitMqVariable} and {RabbitMqManagementVariable} " +
                 "are not set and no Docker engine answers. Run scripts/test.sh (or scripts/deps.sh, then `. .deps/env` " +
-                "before dotnet test): it installs and starts PostgreSQL and RabbitMQ on loopback and sets them.",
+                "before dotnet test): it installs and starts PostgreSQL and RabbitMQ on loopback and sets them. For the " +
+                "container path, scripts/containers.sh starts an engine and builds the images (docs/testing.md).",
                 e);
         }
 
@@ -121,8 +158,8 @@ public sealed class ServiceEndpoints : IAsyncLifetime
         Use(
             "testcontainers",
             _postgres.GetConnectionString(),
-            new UriBuilder("amqp", host, _rabbitMq.GetMappedPublicPort(AmqpPort), "/") { UserName = ContainerUser, Password = ContainerPassword }.Uri,
-            new UriBuilder("http", host, _rabbitMq.GetMappedPublicPort(ManagementPort)) { UserName = ContainerUser, Password = ContainerPassword }.Uri);
+            new UriBuilder("amqp", host, _rabbitMq.GetMappedPublicPort(AmqpPort), "/") { UserName = rabbitMqUser, Password = rabbitMqPassword }.Uri,
+            new UriBuilder("http", host, _rabbitMq.GetMappedPublicPort(ManagementPort)) { UserName = rabbitMqUser, Password = rabbitMqPassword }.Uri);
     }
 
     private void Use(string source, string postgres, Uri rabbitMq, Uri management)
