@@ -200,8 +200,10 @@ public sealed class MosquittoBroker : IAsyncDisposable
     }
 
     /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>
-    public async Task<bool> CanConnectAsync(string user, string password)
+    /// <param name="password">A reply's password; null (a sealed reply's) fails the test.</param>
+    public async Task<bool> CanConnectAsync(string user, string? password)
     {
+        ArgumentNullException.ThrowIfNull(password);
         using var client = new MqttClientFactory().CreateMqttClient();
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer("127.0.0.1", Port)

@@ -10,6 +10,7 @@ using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Secrets;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Hosting;
@@ -40,12 +41,15 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
         services.AddSingleton(provider => ActivatorUtilities.CreateInstance<ProjectionCycle>(provider, ProjectedFiles.Create(provider)));
         services.AddSingleton<IReplySender, ReplySender>();
+        services.AddProvisioningSecrets();
+        services.AddSingleton<CredentialReissue>();
         services.AddSingleton<RedeliveryGuard>();
 
         // Order matters. Hosted services start in registration order: the schema must exist before anything consumes.
         // They stop in the reverse order: the dispatcher and the projection finish their cycle while the bus still
         // runs (a reply being sent is sent), then the bus stops consuming and lets the messages in hand complete.
         // The batcher starts before the bus and so stops after it: the consumers' last events still commit.
+        services.AddHostedService<KeyRingCheck>();
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<LifecycleBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
@@ -82,6 +86,15 @@ public static class ProvisioningWorkerExtensions
         services.AddOptions<MosquittoOptions>().BindConfiguration(MosquittoOptions.SectionName).ValidateOnStart();
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName).ValidateOnStart();
+        services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.SectionName)
+            .PostConfigure<IOptions<MosquittoOptions>>((secrets, mosquitto) =>
+            {
+                if (string.IsNullOrWhiteSpace(secrets.KeyRingDirectory) && !string.IsNullOrWhiteSpace(mosquitto.Value.PasswdFile))
+                {
+                    secrets.KeyRingDirectory = SecretsOptions.DefaultFor(mosquitto.Value.PasswdFile);
+                }
+            })
+            .ValidateOnStart();
         services.AddOptions<DatabaseOptions>()
             .Configure<IConfiguration>((options, configuration) =>
                 options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName) ?? string.Empty)
@@ -90,6 +103,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SecretsOptions>, SecretsOptionsValidator>();
         return services;
     }
 
