@@ -1,0 +1,51 @@
+using System.Runtime.Versioning;
+using Provisioning.Worker.Configuration;
+
+namespace Provisioning.Worker.Tests.Secrets;
+
+[UnsupportedOSPlatform("windows")]
+public sealed class SecretsOptionsValidatorTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("secrets-options-");
+
+    [Fact]
+    public void A_key_ring_directory_to_be_created_or_of_mode_0700_passes()
+    {
+        var existing = Directory.CreateDirectory(Path.Combine(_root.FullName, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        Assert.True(Validate(Path.Combine(_root.FullName, "absent")).Succeeded);
+        Assert.True(Validate(existing.FullName).Succeeded);
+    }
+
+    [Fact]
+    public void A_key_ring_that_group_or_others_may_enter_stops_the_worker_naming_the_key_and_the_mode()
+    {
+        var loose = Directory.CreateDirectory(Path.Combine(_root.FullName, "keys"));
+        File.SetUnixFileMode(loose.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+
+        var result = Validate(loose.FullName);
+
+        Assert.True(result.Failed);
+        Assert.Contains($"Secrets:KeyRingDirectory is '{loose.FullName}' with mode 0750", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "Secrets:KeyRingDirectory is required")]
+    [InlineData("/no/such/parent/keys", "Secrets:KeyRingDirectory is '/no/such/parent/keys', but its parent directory '/no/such/parent' does not exist")]
+    public void A_missing_or_unreachable_key_ring_names_the_key(string directory, string expected)
+    {
+        var result = Validate(directory);
+
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_default_key_ring_is_worker_keys_beside_the_passwd_file() =>
+        Assert.Equal("/var/lib/provisioning/mosquitto/worker-keys", SecretsOptions.DefaultFor("/var/lib/provisioning/mosquitto/passwd"));
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    private static Microsoft.Extensions.Options.ValidateOptionsResult Validate(string directory) =>
+        new SecretsOptionsValidator().Validate(null, new SecretsOptions { KeyRingDirectory = directory });
+}
