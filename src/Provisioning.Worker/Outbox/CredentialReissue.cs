@@ -68,9 +68,9 @@ public sealed partial class CredentialReissue(
                 """,
                 row,
                 cancellationToken,
-                ("body", JsonSerializer.Serialize(reply, OutboxWriter.Json)),
-                ("secret", secret),
-                ("error", $"password unreadable ({reason}); a new credential was issued"));
+                new NpgsqlParameter("body", JsonSerializer.Serialize(reply, OutboxWriter.Json)),
+                new NpgsqlParameter("secret", NpgsqlDbType.Bytea) { Value = secret },
+                new NpgsqlParameter("error", $"password unreadable ({reason}); a new credential was issued"));
         }
 
         if (changed == 0)
@@ -111,18 +111,12 @@ public sealed partial class CredentialReissue(
     }
 
     private static async Task<int> ExecuteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, OutboxMessage row, CancellationToken cancellationToken, params (string Name, object? Value)[] values)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, OutboxMessage row, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
         command.Parameters.AddWithValue("id", row.Id);
         command.Parameters.Add(new NpgsqlParameter("lease", NpgsqlDbType.TimestampTz) { Value = (object?)row.LeaseExpiresAt ?? DBNull.Value });
-        foreach (var (name, value) in values)
-        {
-            command.Parameters.Add(value is byte[]
-                ? new NpgsqlParameter(name, NpgsqlDbType.Bytea) { Value = value }
-                : new NpgsqlParameter(name, value ?? DBNull.Value));
-        }
-
+        command.Parameters.AddRange(parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
