@@ -58,7 +58,7 @@ public sealed class ProvisioningMetrics
             "provisioning.outbox.delivery_failures", "{attempt}", "Reply deliveries that failed and will be retried.");
         _unreadablePasswords = _meter.CreateCounter<long>(
             "provisioning.outbox.unreadable_passwords", "{reply}",
-            "Replies whose stored password could not be decrypted (its key left the key ring), by what was done: reissued (the device gets a new credential instead), superseded (a later reply to the device is on its way).");
+            "Replies whose stored password could not be decrypted (its key left the key ring), by what was done: reissued (the device gets a new credential instead), superseded (answered with a fresh password, a later reply to the device carries its credential).");
 
         _meter.CreateObservableGauge(
             "provisioning.passwd.devices", () => _devicesInFiles, "{device}", "Device lines in the passwd file after the last confirmed rewrite.");

@@ -16,8 +16,10 @@ namespace Provisioning.Worker.Outbox;
 /// device is issued a new credential in its place, through the path a registration takes — new password, new hash on
 /// the device row, the same outbox row (same message id, request id, place in the device's order) rewritten with the
 /// new password encrypted under the current key and held until the broker has applied the new hash. If a later reply to
-/// the device is already waiting (a rotation or a deletion after it), that later reply is the device's current state:
-/// the unreadable one is removed, as it would have been superseded anyway. Either way logged and counted.
+/// the device is already waiting (a rotation or a deletion after it), that later change is the device's current state
+/// and must stay so: the unreadable reply is answered with a fresh password that the broker never gets, exactly what
+/// a reply superseded before its delivery carries anyway ("only the latest works"), so its requester still has an
+/// answer and the device ends with the later credential. Either way logged and counted.
 /// </summary>
 public sealed partial class CredentialReissue(
     IOptions<MosquittoOptions> mosquitto,
@@ -41,37 +43,32 @@ public sealed partial class CredentialReissue(
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
         var active = await LockDeviceAsync(connection, transaction, row, cancellationToken);
         var superseded = !active || await HasLaterReplyAsync(connection, transaction, row, cancellationToken);
-        int changed;
-        if (superseded)
+        var (reply, secret) = secrets.Conceal(stored with { Password = credential.Password, SealedPassword = null, IssuedAt = now }, null);
+        if (!superseded)
         {
-            changed = await ExecuteAsync(connection, transaction, "DELETE FROM outbox WHERE id = @id AND lease_expires_at = @lease", row, cancellationToken);
+            await using var device = new NpgsqlCommand("UPDATE devices SET password_hash = @hash, updated_at = @now WHERE tenant_id = @tenant AND device_id = @device", connection, transaction);
+            device.Parameters.AddWithValue("hash", credential.PasswordHash);
+            device.Parameters.AddWithValue("now", now);
+            device.Parameters.AddWithValue("tenant", row.TenantId);
+            device.Parameters.AddWithValue("device", row.DeviceId);
+            await device.ExecuteNonQueryAsync(cancellationToken);
         }
-        else
-        {
-            var (reply, secret) = secrets.Conceal(stored with { Password = credential.Password, SealedPassword = null, IssuedAt = now }, null);
-            await using (var device = new NpgsqlCommand("UPDATE devices SET password_hash = @hash, updated_at = @now WHERE tenant_id = @tenant AND device_id = @device", connection, transaction))
-            {
-                device.Parameters.AddWithValue("hash", credential.PasswordHash);
-                device.Parameters.AddWithValue("now", now);
-                device.Parameters.AddWithValue("tenant", row.TenantId);
-                device.Parameters.AddWithValue("device", row.DeviceId);
-                await device.ExecuteNonQueryAsync(cancellationToken);
-            }
 
-            changed = await ExecuteAsync(
-                connection,
-                transaction,
-                """
-                UPDATE outbox SET body = @body, secret = @secret, awaits_broker = true, lease_expires_at = NULL,
-                    next_attempt_at = statement_timestamp(), last_error = @error
-                WHERE id = @id AND lease_expires_at = @lease
-                """,
-                row,
-                cancellationToken,
-                new NpgsqlParameter("body", JsonSerializer.Serialize(reply, OutboxWriter.Json)),
-                new NpgsqlParameter("secret", NpgsqlDbType.Bytea) { Value = secret },
-                new NpgsqlParameter("error", $"password unreadable ({reason}); a new credential was issued"));
-        }
+        // Held for the broker again when the hash changed; a superseded reply has nothing for the broker to apply.
+        var changed = await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            UPDATE outbox SET body = @body, secret = @secret, awaits_broker = @awaits, lease_expires_at = NULL,
+                next_attempt_at = statement_timestamp(), last_error = @error
+            WHERE id = @id AND lease_expires_at = @lease
+            """,
+            row,
+            cancellationToken,
+            new NpgsqlParameter("body", JsonSerializer.Serialize(reply, OutboxWriter.Json)),
+            new NpgsqlParameter("secret", NpgsqlDbType.Bytea) { Value = secret },
+            new NpgsqlParameter("awaits", !superseded),
+            new NpgsqlParameter("error", $"password unreadable ({reason}); a new credential was issued"));
 
         if (changed == 0)
         {

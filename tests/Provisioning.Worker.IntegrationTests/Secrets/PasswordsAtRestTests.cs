@@ -81,24 +81,33 @@ public sealed class PasswordsAtRestTests(ServiceEndpoints endpoints)
             await harness.PublishRegisteredAsync("acme", device);
         }
 
-        await Eventually.TrueAsync(async () => await CountAsync(harness, "SELECT count(*) FROM outbox WHERE message_type = 'CredentialsIssued'") == 5, _timeout, "the registrations did not reach the outbox", harness.Diagnostics);
+        // and one device registered twice: its first reply is superseded by the second before either is sent
+        await harness.PublishRegisteredAsync("acme", "lost-twice", DateTimeOffset.UtcNow.AddMinutes(-1));
+        await harness.PublishRegisteredAsync("acme", "lost-twice", DateTimeOffset.UtcNow);
+        await Eventually.TrueAsync(async () => await CountAsync(harness, "SELECT count(*) FROM outbox WHERE message_type = 'CredentialsIssued'") == 7, _timeout, "the registrations did not reach the outbox", harness.Diagnostics);
 
         // When: the worker stops, the key ring is lost, and a worker starts with a new one
         Assert.Equal(0, await harness.Worker!.StopAsync());
         Directory.Delete(keyRing, recursive: true);
         await harness.Broker.StartAgainAsync();
         var worker = await harness.StartWorkerAsync(_quickRetries);
-        var replies = await harness.Replies.WaitForAsync(all => all.Count(r => r.Type == nameof(CredentialsIssued)) >= 5, _timeout, harness.Diagnostics);
+        var replies = await harness.Replies.WaitForAsync(all => all.Count(r => r.Type == nameof(CredentialsIssued)) >= 7, _timeout, harness.Diagnostics);
 
-        // Then: one reply per device, each a credential the broker accepts; the loss is logged and counted, nothing left behind
+        // Then: every registration answered; each device's last credential is one the broker accepts (the superseded
+        // one, as any reply superseded before delivery, no longer works); the loss is logged and counted, nothing left behind
         var issued = replies.Where(r => r.Type == nameof(CredentialsIssued)).Select(r => r.Issued).ToList();
-        Assert.Equal(devices, issued.Select(i => i.DeviceId).Order(StringComparer.Ordinal));
-        foreach (var credential in issued)
+        Assert.Equal([.. devices, "lost-twice", "lost-twice"], issued.Select(i => i.DeviceId).Order(StringComparer.Ordinal));
+        foreach (var credential in issued.GroupBy(i => i.DeviceId).Select(g => g.Last()))
         {
             Assert.True(await harness.Broker.CanConnectAsync(credential.Username, credential.Password), $"{credential.Username} was told a credential the broker refuses");
         }
 
-        Assert.Equal(5, await WorkerHttp.MetricAsync(await WorkerHttp.WaitForAddressAsync(worker), "provisioning_outbox_unreadable_passwords_total", "outcome=\"reissued\""));
+        var twice = issued.Where(i => i.DeviceId == "lost-twice").ToList();
+        Assert.NotEqual(twice[0].Password, twice[1].Password);
+        Assert.False(await harness.Broker.CanConnectAsync(twice[0].Username, twice[0].Password), "the superseded reply's password works: the later credential was overwritten");
+        var address = await WorkerHttp.WaitForAddressAsync(worker);
+        Assert.Equal(6, await WorkerHttp.MetricAsync(address, "provisioning_outbox_unreadable_passwords_total", "outcome=\"reissued\""));
+        Assert.Equal(1, await WorkerHttp.MetricAsync(address, "provisioning_outbox_unreadable_passwords_total", "outcome=\"superseded\""));
         Assert.Contains("its password cannot be decrypted", harness.WorkerLogs, StringComparison.Ordinal);
         Assert.DoesNotContain(issued, i => harness.WorkerLogs.Contains(i.Password!, StringComparison.Ordinal));
         await Eventually.TrueAsync(async () => await CountAsync(harness, "SELECT count(*) FROM outbox") == 0, _timeout, "replies were left in the outbox", harness.Diagnostics);
