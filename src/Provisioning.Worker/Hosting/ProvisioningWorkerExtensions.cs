@@ -87,11 +87,14 @@ public static class ProvisioningWorkerExtensions
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName).ValidateOnStart();
         services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.SectionName)
-            .PostConfigure<IOptions<MosquittoOptions>>((secrets, mosquitto) =>
+            // The default sits beside the passwd file: read as configured, so that reading these options does not
+            // depend on the rest of the Mosquitto section being valid.
+            .PostConfigure<IConfiguration>((secrets, configuration) =>
             {
-                if (string.IsNullOrWhiteSpace(secrets.KeyRingDirectory) && !string.IsNullOrWhiteSpace(mosquitto.Value.PasswdFile))
+                if (string.IsNullOrWhiteSpace(secrets.KeyRingDirectory)
+                    && configuration[$"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}"] is { Length: > 0 } passwdFile)
                 {
-                    secrets.KeyRingDirectory = SecretsOptions.DefaultFor(mosquitto.Value.PasswdFile);
+                    secrets.KeyRingDirectory = SecretsOptions.DefaultFor(passwdFile);
                 }
             })
             .ValidateOnStart();

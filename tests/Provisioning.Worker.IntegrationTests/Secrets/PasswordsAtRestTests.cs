@@ -113,6 +113,31 @@ public sealed class PasswordsAtRestTests(ServiceEndpoints endpoints)
         await Eventually.TrueAsync(async () => await CountAsync(harness, "SELECT count(*) FROM outbox") == 0, _timeout, "replies were left in the outbox", harness.Diagnostics);
     }
 
+    [Theory]
+    [InlineData("loose")]
+    [InlineData("no-parent")]
+    public async Task A_key_ring_others_may_enter_or_that_cannot_be_made_stops_the_worker_at_start_naming_the_key(string problem)
+    {
+        // Given
+        await using var harness = await PipelineHarness.StartAsync(endpoints);
+        var directory = Path.Combine(harness.Broker.Directory, problem == "loose" ? "loose-keys" : "missing/keys");
+        if (problem == "loose")
+        {
+            Directory.CreateDirectory(directory);
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        }
+
+        var environment = harness.WorkerEnvironment();
+        environment["Secrets__KeyRingDirectory"] = directory;
+
+        // When
+        var result = await WorkerProcess.RunToExitAsync([], environment, timeout: TimeSpan.FromSeconds(60));
+
+        // Then
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains($"Secrets:KeyRingDirectory is '{directory}'", result.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task<long> CountAsync(PipelineHarness harness, string sql)
     {
         await using var connection = new NpgsqlConnection(harness.Database.ConnectionString);

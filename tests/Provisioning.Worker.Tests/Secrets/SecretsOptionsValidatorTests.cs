@@ -1,4 +1,6 @@
 using System.Runtime.Versioning;
+using Microsoft.Extensions.Configuration;
+using Provisioning.Worker.Cli;
 using Provisioning.Worker.Configuration;
 
 namespace Provisioning.Worker.Tests.Secrets;
@@ -43,6 +45,20 @@ public sealed class SecretsOptionsValidatorTests : IDisposable
     [Fact]
     public void The_default_key_ring_is_worker_keys_beside_the_passwd_file() =>
         Assert.Equal("/var/lib/provisioning/mosquitto/worker-keys", SecretsOptions.DefaultFor("/var/lib/provisioning/mosquitto/passwd"));
+
+    [Fact]
+    public void Bound_as_the_worker_and_its_commands_bind_it_the_key_ring_defaults_beside_the_passwd_file_and_a_configured_one_wins()
+    {
+        var passwd = Path.Combine(_root.FullName, "passwd");
+        IConfiguration Configuration(params (string Key, string Value)[] values) =>
+            new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
+
+        var byDefault = CommandOptions.Read<SecretsOptions>(Configuration(("Mosquitto:PasswdFile", passwd)));
+        var configured = CommandOptions.Read<SecretsOptions>(Configuration(("Mosquitto:PasswdFile", passwd), ("Secrets:KeyRingDirectory", Path.Combine(_root.FullName, "elsewhere"))));
+
+        Assert.Equal(Path.Combine(_root.FullName, "worker-keys"), byDefault.KeyRingDirectory);
+        Assert.Equal(Path.Combine(_root.FullName, "elsewhere"), configured.KeyRingDirectory);
+    }
 
     public void Dispose() => _root.Delete(recursive: true);
 
