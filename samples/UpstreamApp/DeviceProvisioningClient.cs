@@ -10,20 +10,30 @@ namespace UpstreamApp;
 /// </summary>
 public sealed class DeviceProvisioningClient(IRequestClient<DeviceRegistered> registrations, IRequestClient<DeviceDeleted> deletions, RequestTimeout timeout)
 {
-    public async Task<Outcome> RegisterAsync(DeviceKey device, CancellationToken cancellationToken)
+    /// <param name="keyPair">The device's key pair for sealed delivery; null: the password comes in clear in the reply.</param>
+    public async Task<Outcome> RegisterAsync(DeviceKey device, DeviceKeyPair? keyPair, CancellationToken cancellationToken)
     {
-        var request = new DeviceRegistered { TenantId = device.TenantId, DeviceId = device.DeviceId, OccurredAt = DateTimeOffset.UtcNow };
+        var request = new DeviceRegistered
+        {
+            TenantId = device.TenantId,
+            DeviceId = device.DeviceId,
+            OccurredAt = DateTimeOffset.UtcNow,
+            // Only the public half leaves the device.
+            CredentialKey = keyPair?.PublicKeyBase64,
+        };
         try
         {
             var response = await registrations.GetResponse<CredentialsIssued, ProvisioningRejected>(request, cancellationToken, timeout);
             if (response.Is(out Response<CredentialsIssued>? issued))
             {
-                // Hand issued.Message.Password to the device here; never log or store it.
+                // Hand the password to the device here; never log or store it. With sealed delivery the reply has no
+                // password, only sealedPassword, which the device opens with its private key (shown here in the app).
                 var credentials = issued.Message;
+                var password = keyPair is null ? credentials.Password : keyPair.Open(credentials.SealedPassword);
                 return new Outcome(
                     OutcomeKind.Issued,
                     device,
-                    $"tenantId={credentials.TenantId} deviceId={credentials.DeviceId} username={credentials.Username} broker={credentials.BrokerHost}:{credentials.BrokerPort} topics={credentials.Topics.Count} issuedAt={credentials.IssuedAt:O}");
+                    $"tenantId={credentials.TenantId} deviceId={credentials.DeviceId} username={credentials.Username} broker={credentials.BrokerHost}:{credentials.BrokerPort} topics={credentials.Topics.Count} issuedAt={credentials.IssuedAt:O} password={(keyPair is null ? "clear" : "sealed")}:{password?.Length ?? 0}");
             }
 
             return Rejected(device, response.Is(out Response<ProvisioningRejected>? rejected) ? rejected.Message : null);

@@ -6,13 +6,16 @@ using Provisioning.Contracts;
 using UpstreamApp;
 
 // An upstream app in a few lines: registers (or deletes) devices through the worker and prints one line per device.
-//   dotnet run -- register acme/sensor-1 acme/sensor-2 [--timeout 30]
+//   dotnet run -- register acme/sensor-1 acme/sensor-2 [--timeout 30] [--sealed]
 //   dotnet run -- delete acme/sensor-1
+// --sealed: each device gets an X25519 key pair (on a real device it is made there, and only the public key leaves it);
+// the registration carries the public key, the worker answers with the password sealed to it, and the device opens it.
 // RabbitMQ: RabbitMq__Uri in the environment (amqp://user:password@host:5672/vhost), else appsettings.json.
 // Exit codes: 0 every device done, 1 a request was rejected, 2 bad usage, 3 a request got no answer in time.
-const string Usage = "usage: UpstreamApp register|delete <tenant>/<device>... [--timeout <seconds>]";
+const string Usage = "usage: UpstreamApp register|delete <tenant>/<device>... [--timeout <seconds>] [--sealed]";
 
 if (args is not [("register" or "delete") and var command, .. var rest]
+    || ParseSealed(ref rest) is not { } sealedDelivery
     || ParseTimeout(ref rest) is not { } timeout
     || rest.Length == 0)
 {
@@ -60,7 +63,7 @@ try
 
     // All at once: each request is matched to its own answer by its request id.
     var outcomes = await Task.WhenAll(devices.Select(device => command == "register"
-        ? client.RegisterAsync(device, stop.Token)
+        ? client.RegisterAsync(device, sealedDelivery ? DeviceKeyPair.Generate() : null, stop.Token)
         : client.DeleteAsync(device, stop.Token)));
     foreach (var outcome in outcomes)
     {
@@ -72,6 +75,13 @@ try
 finally
 {
     await host.StopAsync(CancellationToken.None);
+}
+
+static bool? ParseSealed(ref string[] rest)
+{
+    var present = rest.Contains("--sealed");
+    rest = [.. rest.Where(arg => arg != "--sealed")];
+    return present;
 }
 
 static int? ParseTimeout(ref string[] rest)

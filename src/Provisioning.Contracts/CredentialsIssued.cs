@@ -5,8 +5,9 @@ namespace Provisioning.Contracts;
 /// so the device can connect as soon as it has it. Message type <c>urn:message:Provisioning.Contracts:CredentialsIssued</c>.
 /// </summary>
 /// <remarks>
-/// This message is the only place the password exists outside the worker's memory: hand it to the device, and neither
-/// log nor store it. Each registration issues a new password; only the latest one works.
+/// This message is the only place the password exists outside the worker's memory (in clear in <see cref="Password"/>,
+/// or sealed to the device's key in <see cref="SealedPassword"/>): hand it to the device, and neither log nor store it.
+/// Each registration issues a new password; only the latest one works.
 /// </remarks>
 public sealed record CredentialsIssued
 {
@@ -19,8 +20,20 @@ public sealed record CredentialsIssued
     /// <summary>The MQTT username: <c>{tenantId}.{deviceId}</c>.</summary>
     public required string Username { get; init; }
 
-    /// <summary>The MQTT password: 32 random bytes, base64url without padding (43 characters). Secret.</summary>
-    public required string Password { get; init; }
+    /// <summary>
+    /// The MQTT password: 32 random bytes, base64url without padding (43 characters). Secret. Null when the registration
+    /// carried a <see cref="DeviceRegistered.CredentialKey"/>: the password is then in <see cref="SealedPassword"/> only.
+    /// Exactly one of the two is set. Nullable since 1.2.0 (always set before).
+    /// </summary>
+    public string? Password { get; init; }
+
+    /// <summary>
+    /// The MQTT password sealed to the device's key: libsodium's <c>crypto_box_seal</c> of the password's UTF-8 bytes
+    /// (its 43 characters) to <see cref="DeviceRegistered.CredentialKey"/>, base64 (standard alphabet, padded; 91
+    /// bytes, 124 characters). Only the holder of the matching X25519 private key opens it (<c>crypto_box_seal_open</c>).
+    /// Null when the registration carried no key. Added in 1.2.0.
+    /// </summary>
+    public string? SealedPassword { get; init; }
 
     /// <summary>The host name devices connect to, as the worker is configured (<c>Mosquitto:BrokerHost</c>).</summary>
     public required string BrokerHost { get; init; }

@@ -27,4 +27,13 @@ public sealed record DeviceRegistered
     /// in. A registration not later than the device's last deletion is rejected with <see cref="RejectionCodes.Stale"/>.
     /// </summary>
     public DateTimeOffset? OccurredAt { get; init; }
+
+    /// <summary>
+    /// The device's X25519 public key (libsodium <c>crypto_box_keypair</c>), 32 bytes in base64 (standard alphabet,
+    /// padded: 44 characters). Optional. When given, the reply carries the password only sealed to this key
+    /// (<see cref="CredentialsIssued.SealedPassword"/>), so nobody who reads the queues can read it. Present but not 32
+    /// bytes of base64 (empty included), the registration is rejected with <see cref="RejectionCodes.InvalidCredentialKey"/>
+    /// and nothing is written. Added in 1.2.0.
+    /// </summary>
+    public string? CredentialKey { get; init; }
 }

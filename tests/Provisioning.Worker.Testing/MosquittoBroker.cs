@@ -200,7 +200,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
     }
 
     /// <summary>True when the broker accepts these credentials, false when it refuses them; anything else throws.</summary>
-    public Task<bool> CanConnectAsync(string user, string password) => CanConnectAsync("127.0.0.1", Port, user, password, () => Log);
+    /// <param name="password">A reply's password; null (a sealed reply's) fails the test.</param>
+    public Task<bool> CanConnectAsync(string user, string? password)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        return CanConnectAsync("127.0.0.1", Port, user, password, () => Log);
+    }
 
     /// <summary>
     /// True when the broker at <paramref name="host"/>:<paramref name="port"/> (any broker: one in a container too) accepts

@@ -17,7 +17,7 @@ public sealed record DeviceRecord(
 /// <summary>The passwd projection's checkpoint (Projection/ProjectionCheckpoint.cs): every change below <see cref="AppliedXmin"/> is in the file the broker confirmed.</summary>
 public sealed record CheckpointRecord(long AppliedXmin, int ActiveDevices, DateTimeOffset AppliedAt);
 
-/// <summary>An undelivered reply of the outbox: never its body (it holds a password until delivered).</summary>
+/// <summary>An undelivered reply of the outbox: never its body nor its encrypted password.</summary>
 public sealed record PendingReplyRecord(
     long Id,
     string MessageType,

@@ -11,7 +11,7 @@ public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, T
     public async Task Consume(ConsumeContext<DeviceRegistered> context)
     {
         var message = context.Message;
-        var e = DeviceEventFactory.From(DeviceEventKind.Registered, context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
+        var e = DeviceEventFactory.From(DeviceEventKind.Registered, context, message.TenantId, message.DeviceId, message.OccurredAt, clock, message.CredentialKey);
         using var scope = ConsumerLog.BeginScope(logger, e);
         var outcome = await lifecycle.ApplyAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceRegistered), outcome);

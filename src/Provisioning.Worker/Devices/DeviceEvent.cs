@@ -1,9 +1,11 @@
 using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Secrets;
 
 namespace Provisioning.Worker.Devices;
 
 /// <summary>A lifecycle event as the domain sees it: what happened, to which device, when, and where the answer goes.</summary>
-public sealed record DeviceEvent(DeviceEventKind Kind, Guid MessageId, string? TenantId, string? DeviceId, DateTimeOffset OccurredAt, ReplyRoute Reply)
+/// <param name="CredentialKey">A registration's <c>credentialKey</c>, checked: the password is sealed to it; null when absent.</param>
+public sealed record DeviceEvent(DeviceEventKind Kind, Guid MessageId, string? TenantId, string? DeviceId, DateTimeOffset OccurredAt, ReplyRoute Reply, CredentialKey? CredentialKey = null)
 {
     /// <summary>What makes a delivery the same message again: its id, per kind (each kind has its own queue).</summary>
     public InboxKey InboxKey => new(MessageId, Kind);

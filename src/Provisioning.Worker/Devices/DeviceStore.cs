@@ -131,6 +131,7 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
                 .Column("message_id", NpgsqlDbType.Uuid, o => o.MessageId)
                 .Column("message_type", NpgsqlDbType.Text, o => o.MessageType)
                 .Column("body", NpgsqlDbType.Text, o => o.Body)
+                .Column("secret", NpgsqlDbType.Bytea, o => o.Secret)
                 .Column("tenant_id", NpgsqlDbType.Text, o => o.TenantId)
                 .Column("device_id", NpgsqlDbType.Text, o => o.DeviceId)
                 .Column("destination_address", NpgsqlDbType.Text, o => o.DestinationAddress)

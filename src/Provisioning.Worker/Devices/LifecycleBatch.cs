@@ -1,6 +1,8 @@
 using System.Data;
 using Npgsql;
+using Provisioning.Contracts;
 using Provisioning.Worker.Outbox;
+using Provisioning.Worker.Secrets;
 using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Devices;
@@ -8,9 +10,9 @@ namespace Provisioning.Worker.Devices;
 /// <summary>
 /// A batch of events in ONE transaction: the inbox drops what was seen before, the devices are loaded and locked, the
 /// rules (<see cref="LifecycleRules"/>) decide, the new states and the replies are saved (<see cref="DeviceStore"/>).
-/// Four round trips whatever the batch size.
+/// Four round trips whatever the batch size. A reply's password is never written in clear (<see cref="ReplySecrets"/>).
 /// </summary>
-internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics, int hashIterations, TimeProvider clock)
+internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics, int hashIterations, ReplySecrets secrets, TimeProvider clock)
 {
     /// <returns>The outcome of each event, in order.</returns>
     public async Task<LifecycleOutcome[]> ApplyAsync(NpgsqlConnection connection, IReadOnlyList<DeviceEvent> events, CancellationToken cancellationToken)
@@ -27,7 +29,7 @@ internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics,
             return Enumerable.Repeat(LifecycleOutcome.Duplicate, events.Count).ToArray();
         }
 
-        var effective = events.Where((_, i) => takesEffect[i]).Where(LifecycleRules.HasValidIds).ToList();
+        var effective = events.Where((_, i) => takesEffect[i]).Where(LifecycleRules.IsWellFormed).ToList();
         var devices = await store.CreateAndLockAsync(effective.Select(e => (e.TenantId!, e.DeviceId!)), now, cancellationToken);
 
         // The time read again once the row locks are held: two batches (two instances) may start in one order and take
@@ -50,8 +52,11 @@ internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics,
         return result.Outcomes;
     }
 
-    private static OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, DateTimeOffset now) =>
-        OutboxWriter.Create(decision.Reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now);
+    private OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, DateTimeOffset now)
+    {
+        var (reply, secret) = decision.Reply is CredentialsIssued issued ? secrets.Conceal(issued, cause.CredentialKey) : (decision.Reply, (byte[]?)null);
+        return OutboxWriter.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
+    }
 
     /// <summary>
     /// The outbox row's device key: replies to one device are sent in order. A valid id is kept as is (Printable leaves it

@@ -5,6 +5,7 @@ using Npgsql;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
+using Provisioning.Worker.Secrets;
 
 namespace Provisioning.Worker.Devices;
 
@@ -20,6 +21,7 @@ public sealed partial class LifecycleBatcher(
     IDeviceTopics topics,
     DeviceChangeSignal deviceChanges,
     DispatchWakeUp dispatchWakeUp,
+    ReplySecrets secrets,
     TimeProvider clock,
     ILogger<LifecycleBatcher> logger) : BackgroundService
 {
@@ -27,7 +29,7 @@ public sealed partial class LifecycleBatcher(
     public const int MaxBatch = 500;
 
     private readonly LifecycleBatch _lifecycle = new(
-        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, clock);
+        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, secrets, clock);
 
     private readonly Channel<LifecycleRequest> _requests = Channel.CreateUnbounded<LifecycleRequest>(new UnboundedChannelOptions { SingleReader = true });
 

@@ -27,6 +27,11 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
             return Rejected(e, RejectionCodes.InvalidDeviceId, deviceProblem);
         }
 
+        if (e.Kind == DeviceEventKind.Registered && e.CredentialKey?.Problem is { } keyProblem)
+        {
+            return Rejected(e, RejectionCodes.InvalidCredentialKey, keyProblem);
+        }
+
         var current = device ?? Device.Unknown(e.TenantId!, e.DeviceId!);
         if (current.TenantId != e.TenantId || current.DeviceId != e.DeviceId)
         {
@@ -47,7 +52,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
     /// after the other. A message seen before, by the inbox or earlier in the batch, has no effect.
     /// </summary>
     /// <param name="newToInbox">The inbox keys the inbox had not seen (<see cref="DeviceStore.AddToInboxAsync"/>).</param>
-    /// <param name="locked">The states of the devices of the events that take effect, valid ids only.</param>
+    /// <param name="locked">The states of the devices of the events that take effect, well-formed ones only.</param>
     /// <param name="credentials">The credential of each registration that takes effect, by message id.</param>
     public LifecycleBatchResult ApplyInArrivalOrder(
         IReadOnlyList<DeviceEvent> events,
@@ -69,7 +74,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
             }
 
             var e = events[i];
-            if (!HasValidIds(e))
+            if (!IsWellFormed(e))
             {
                 decisions[i] = Apply(null, e, null, [], now);
                 continue;
@@ -104,7 +109,9 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         return events.Select(e => seen.Add(e.InboxKey) && newToInbox.Contains(e.InboxKey)).ToArray();
     }
 
-    public static bool HasValidIds(DeviceEvent e) => DeviceIdentity.IsValid(e.TenantId) && DeviceIdentity.IsValid(e.DeviceId);
+    /// <summary>Valid ids, and for a registration no unusable credential key: else the event is rejected and no device row is touched.</summary>
+    public static bool IsWellFormed(DeviceEvent e) =>
+        DeviceIdentity.IsValid(e.TenantId) && DeviceIdentity.IsValid(e.DeviceId) && e.CredentialKey?.Problem is null;
 
     private LifecycleDecision Register(
         Device device, DeviceEvent e, DateTimeOffset occurredAt, NewCredential? credential, IReadOnlyList<TopicPermission> topics, DateTimeOffset now)

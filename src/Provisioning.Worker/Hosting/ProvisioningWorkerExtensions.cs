@@ -11,6 +11,7 @@ using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Secrets;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Hosting;
@@ -41,12 +42,15 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
         services.AddSingleton(provider => ActivatorUtilities.CreateInstance<ProjectionCycle>(provider, ProjectedFiles.Create(provider)));
         services.AddSingleton<IReplySender, ReplySender>();
+        services.AddProvisioningSecrets();
+        services.AddSingleton<CredentialReissue>();
         services.AddSingleton<RedeliveryGuard>();
 
         // Order matters. Hosted services start in registration order: the schema must exist before anything consumes.
         // They stop in the reverse order: the dispatcher and the projection finish their cycle while the bus still
         // runs (a reply being sent is sent), then the bus stops consuming and lets the messages in hand complete.
         // The batcher starts before the bus and so stops after it: the consumers' last events still commit.
+        services.AddHostedService<KeyRingCheck>();
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<LifecycleBatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
@@ -83,6 +87,18 @@ public static class ProvisioningWorkerExtensions
         services.AddOptions<MosquittoOptions>().BindConfiguration(MosquittoOptions.SectionName).ValidateOnStart();
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName).ValidateOnStart();
+        services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.SectionName)
+            // The default sits beside the passwd file: read as configured, so that reading these options does not
+            // depend on the rest of the Mosquitto section being valid.
+            .PostConfigure<IConfiguration>((secrets, configuration) =>
+            {
+                if (string.IsNullOrWhiteSpace(secrets.KeyRingDirectory)
+                    && configuration[$"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}"] is { Length: > 0 } passwdFile)
+                {
+                    secrets.KeyRingDirectory = SecretsOptions.DefaultFor(passwdFile);
+                }
+            })
+            .ValidateOnStart();
         services.AddOptions<DatabaseOptions>()
             .Configure<IConfiguration>((options, configuration) =>
                 options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName) ?? string.Empty)
@@ -91,6 +107,7 @@ public static class ProvisioningWorkerExtensions
         services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SecretsOptions>, SecretsOptionsValidator>();
         return services;
     }
 

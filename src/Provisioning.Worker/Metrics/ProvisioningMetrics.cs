@@ -27,6 +27,7 @@ public sealed class ProvisioningMetrics
     private readonly Histogram<double> _reloadStall;
     private readonly Histogram<double> _deliveryLatency;
     private readonly Counter<long> _deliveryFailures;
+    private readonly Counter<long> _unreadablePasswords;
     private readonly Meter _meter;
     private readonly TimeProvider _clock;
     private volatile OutboxBacklog? _backlog;
@@ -58,6 +59,9 @@ public sealed class ProvisioningMetrics
             "provisioning.outbox.delivery_latency", "s", "From the event's transaction to the reply's confirmed delivery to RabbitMQ.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _secondsBuckets });
         _deliveryFailures = _meter.CreateCounter<long>(
             "provisioning.outbox.delivery_failures", "{attempt}", "Reply deliveries that failed and will be retried.");
+        _unreadablePasswords = _meter.CreateCounter<long>(
+            "provisioning.outbox.unreadable_passwords", "{reply}",
+            "Replies whose stored password could not be decrypted (its key left the key ring), by what was done: reissued (the device gets a new credential instead), superseded (answered with a fresh password, a later reply to the device carries its credential).");
 
         _meter.CreateObservableGauge(
             "provisioning.passwd.devices", () => _devicesInFiles, "{device}", "Device lines in the passwd file after the last confirmed rewrite.");
@@ -84,6 +88,9 @@ public sealed class ProvisioningMetrics
     }
 
     public void ReplyDeliveryFailed(string messageType) => _deliveryFailures.Add(1, new KeyValuePair<string, object?>("type", messageType));
+
+    /// <summary>A reply's password could not be decrypted; <paramref name="outcome"/> says what replaced it.</summary>
+    public void UnreadablePassword(string outcome) => _unreadablePasswords.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A rewrite took <paramref name="duration"/> in all, of which the broker stalled <paramref name="stall"/> reloading.</summary>
     public void ProjectionRewritten(TimeSpan duration, TimeSpan stall)

@@ -1,8 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Persistence;
+using Provisioning.Worker.Secrets;
 using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Outbox;
@@ -10,11 +12,13 @@ namespace Provisioning.Worker.Outbox;
 /// <summary>
 /// Delivers the replies the broker has caught up with. Rows are claimed with a lease
 /// (<c>FOR UPDATE SKIP LOCKED</c>, no transaction held while sending), so several instances share the work;
-/// a delivered row is deleted at once, so a plaintext password does not stay at rest.
+/// a delivered row is deleted at once. A password that cannot be decrypted is replaced by a new credential
+/// (<see cref="CredentialReissue"/>), never dropped.
 /// </summary>
 public sealed partial class OutboxDispatcher(
     IServiceScopeFactory scopes,
     IReplySender sender,
+    CredentialReissue reissue,
     DispatchWakeUp wakeUp,
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
@@ -74,6 +78,7 @@ public sealed partial class OutboxDispatcher(
             .Select(group => SendInOrderAsync(group.OrderBy(row => row.Id).ToList(), lease.Token, cancellationToken)));
         var delivered = results.SelectMany(r => r.Delivered).ToArray();
         var failed = results.SelectMany(r => r.Failed).ToList();
+        var unreadable = results.SelectMany(r => r.Unreadable).ToList();
 
         if (delivered.Length > 0)
         {
@@ -88,6 +93,17 @@ public sealed partial class OutboxDispatcher(
                 CancellationToken.None);
             Log.DeliveryFailed(logger, row.Id, row.MessageType, row.Attempts, error);
             metrics.ReplyDeliveryFailed(row.MessageType);
+        }
+
+        if (unreadable.Count > 0)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            foreach (var (row, reason) in unreadable)
+            {
+                // A failure here leaves the row leased: it is claimed again once the lease ends, and tried again.
+                await reissue.ReissueAsync(connection, row, reason, cancellationToken);
+            }
         }
 
         Log.Delivered(logger, delivered.Length, failed.Count);
@@ -135,14 +151,15 @@ public sealed partial class OutboxDispatcher(
             .ToListAsync(cancellationToken);
     }
 
-    private async Task<(List<long> Delivered, List<(OutboxMessage Row, string Error)> Failed)> SendInOrderAsync(
+    private async Task<(List<long> Delivered, List<(OutboxMessage Row, string Error)> Failed, List<(OutboxMessage Row, string Reason)> Unreadable)> SendInOrderAsync(
         List<OutboxMessage> rows, CancellationToken lease, CancellationToken cancellationToken)
     {
         var delivered = new List<long>(rows.Count);
         var failed = new List<(OutboxMessage, string)>();
+        var unreadable = new List<(OutboxMessage, string)>();
         foreach (var row in rows)
         {
-            if (failed.Count > 0)
+            if (failed.Count > 0 || unreadable.Count > 0)
             {
                 failed.Add((row, "an earlier reply to the same device failed"));
                 continue;
@@ -155,6 +172,10 @@ public sealed partial class OutboxDispatcher(
                 delivered.Add(row.Id);
                 metrics.ReplyDelivered(row.MessageType, clock.GetUtcNow() - row.CreatedAt);
             }
+            catch (UnreadableSecretException e)
+            {
+                unreadable.Add((row, e.Message));
+            }
             catch (OperationCanceledException) when (lease.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 failed.Add((row, $"RabbitMQ did not confirm the reply within the lease (Provisioning:OutboxLease, {_options.OutboxLease}); abandoned"));
@@ -165,7 +186,7 @@ public sealed partial class OutboxDispatcher(
             }
         }
 
-        return (delivered, failed);
+        return (delivered, failed, unreadable);
     }
 
     private static partial class Log

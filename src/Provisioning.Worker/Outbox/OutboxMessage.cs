@@ -14,8 +14,18 @@ public sealed class OutboxMessage
     /// <summary>Contract name, e.g. <c>CredentialsIssued</c>.</summary>
     public required string MessageType { get; init; }
 
-    /// <summary>The contract serialised as JSON. Holds a plaintext password until delivered, then the row is deleted.</summary>
+    /// <summary>
+    /// The contract serialised as JSON, without a plaintext password: a <c>CredentialsIssued</c> has its password in
+    /// <see cref="Secret"/>, or sealed to the device's key in its <c>sealedPassword</c>. (Rows written before version 1.2
+    /// of the contract hold it in clear here; they are delivered as written.)
+    /// </summary>
     public required string Body { get; init; }
+
+    /// <summary>
+    /// The password of a <c>CredentialsIssued</c>, encrypted with the worker's key ring (<see cref="Secrets.PasswordProtector"/>),
+    /// which the database does not hold; null for other replies and for sealed ones.
+    /// </summary>
+    public byte[]? Secret { get; init; }
 
     public required string TenantId { get; init; }
 

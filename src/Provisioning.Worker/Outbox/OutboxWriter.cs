@@ -12,12 +12,14 @@ public static class OutboxWriter
     /// <param name="inReplyTo">The id of the message this answers.</param>
     /// <param name="tenantId">With <paramref name="deviceId"/>, the key that keeps the replies to one device in order.</param>
     /// <param name="awaitsBroker">True when the reply announces a change the broker must apply first.</param>
-    public static OutboxMessage Create(object message, Guid inReplyTo, ReplyRoute route, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now) =>
+    /// <param name="secret">The reply's password, encrypted (<see cref="Secrets.ReplySecrets"/>); never in <paramref name="message"/>.</param>
+    public static OutboxMessage Create(object message, Guid inReplyTo, ReplyRoute route, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now, byte[]? secret = null) =>
         new()
         {
             MessageId = NewId.NextGuid(),
             MessageType = message.GetType().Name,
             Body = JsonSerializer.Serialize(message, message.GetType(), Json),
+            Secret = secret,
             TenantId = tenantId,
             DeviceId = deviceId,
             DestinationAddress = route.ResponseAddress?.ToString(),

@@ -56,6 +56,7 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
             outbox.Property(o => o.MessageId).HasColumnName("message_id");
             outbox.Property(o => o.MessageType).HasColumnName("message_type").HasMaxLength(100);
             outbox.Property(o => o.Body).HasColumnName("body");
+            outbox.Property(o => o.Secret).HasColumnName("secret");
             outbox.Property(o => o.TenantId).HasColumnName("tenant_id");
             outbox.Property(o => o.DeviceId).HasColumnName("device_id");
             outbox.Property(o => o.DestinationAddress).HasColumnName("destination_address");

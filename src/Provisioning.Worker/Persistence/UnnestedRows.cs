@@ -56,6 +56,7 @@ internal sealed class UnnestedRows<T>(IReadOnlyList<T> rows)
         NpgsqlDbType.Integer => "int",
         NpgsqlDbType.Boolean => "boolean",
         NpgsqlDbType.TimestampTz => "timestamptz",
+        NpgsqlDbType.Bytea => "bytea",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "No SQL name for this type yet."),
     };
 }

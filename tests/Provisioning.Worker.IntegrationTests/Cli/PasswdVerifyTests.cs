@@ -179,7 +179,7 @@ public sealed class PasswdVerifyTests(ServiceEndpoints endpoints)
         // Then
         Assert.True(drifted.ExitCode == 1, drifted.ToString());
         Assert.Contains("missing      acme/live-1", drifted.Stdout, StringComparison.Ordinal);
-        Assert.DoesNotContain(issued.Issued.Password, show.Stdout + verify.Stdout + drifted.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(issued.Issued.Password!, show.Stdout + verify.Stdout + drifted.Stdout, StringComparison.Ordinal);
     }
 
     private sealed class TempDirectory : IDisposable

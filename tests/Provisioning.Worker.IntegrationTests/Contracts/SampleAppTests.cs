@@ -78,6 +78,24 @@ public sealed class SampleAppTests(ServiceEndpoints endpoints, UpstreamAppBuild 
     }
 
     [Fact]
+    public async Task With_sealed_delivery_each_device_opens_its_own_password_and_the_reply_carries_none_in_clear()
+    {
+        // Given
+        await using var harness = await PipelineHarness.StartAsync(endpoints);
+        await harness.StartWorkerAsync();
+
+        // When: each device's key pair made in the app, only the public key sent
+        var result = await app.RunAsync(harness.VirtualHost.AmqpUri, "register", "--sealed", "fleet/sealed-1", "fleet/sealed-2");
+
+        // Then: each opened a 43-character password sealed to its own key (opening another's key would throw)
+        Assert.True(result.ExitCode == 0, $"{result}\n{harness.Diagnostics()}");
+        var lines = Lines(result.Stdout);
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, line => Assert.EndsWith(" password=sealed:43", line, StringComparison.Ordinal));
+        Assert.Equal(2, harness.DeviceLines().Count);
+    }
+
+    [Fact]
     public async Task An_invalid_id_gets_ProvisioningRejected_with_its_code_and_a_deletion_gets_CredentialsRevoked()
     {
         // Given

@@ -244,7 +244,7 @@ public static class InvariantChecker
         }
 
         // security
-        var passwords = replies.Where(r => r.Type == nameof(CredentialsIssued)).Select(r => r.Issued.Password).Distinct().ToList();
+        var passwords = replies.Where(r => r.Type == nameof(CredentialsIssued)).Select(r => r.Issued.Password!).Distinct().ToList();
         var logs = world.AllLogs();
         var database = await DumpDatabaseAsync(world.ConnectionString);
         foreach (var password in passwords)

@@ -29,7 +29,7 @@ public sealed class LogFormatTests(ServiceEndpoints endpoints)
         // Then: neither the secret nor the hash (whole, salt or derived key), as written or as JSON decodes it
         var logs = harness.WorkerLogs;
         var readable = format == "json" ? string.Join('\n', JsonLines(harness.Worker.Stdout).SelectMany(StringValues)) : logs;
-        string[] secrets = [issued.Password, hash, .. hash.Split('$', StringSplitOptions.RemoveEmptyEntries).Where(part => part.Length >= 16)];
+        string[] secrets = [issued.Password!, hash, .. hash.Split('$', StringSplitOptions.RemoveEmptyEntries).Where(part => part.Length >= 16)];
         Assert.Equal(4, secrets.Length);
         foreach (var secret in secrets)
         {

@@ -1,13 +1,16 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Devices;
 using Provisioning.Worker.IntegrationTests.Infrastructure;
 using Provisioning.Worker.Metrics;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
+using Provisioning.Worker.Secrets;
 
 namespace Provisioning.Worker.IntegrationTests.Outbox;
 
@@ -191,6 +194,12 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         services.AddSingleton<ProvisioningMetrics>();
         services.AddSingleton<DispatchWakeUp>();
         services.AddSingleton(sender);
+        // What a reply with an unreadable password needs (none here): a new credential, rung to the projection.
+        services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        services.AddSingleton<PasswordProtector>();
+        services.AddSingleton<ReplySecrets>();
+        services.AddSingleton<DeviceChangeSignal>();
+        services.AddSingleton<CredentialReissue>();
         services.Configure<ProvisioningOptions>(options =>
         {
             options.OutboxLease = lease ?? _lease;

@@ -55,7 +55,7 @@ public sealed class ProvisioningPipelineTests(ServiceEndpoints endpoints)
         await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Empty(harness.DeviceLines());
         await harness.AssertOperatorAccountIntactAsync();
-        Assert.DoesNotContain(issued.Password, harness.WorkerLogs, StringComparison.Ordinal);
+        Assert.DoesNotContain(issued.Password!, harness.WorkerLogs, StringComparison.Ordinal);
     }
 
     [Fact]

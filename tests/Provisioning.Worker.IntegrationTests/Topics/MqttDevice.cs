@@ -14,8 +14,10 @@ public sealed class MqttDevice : IAsyncDisposable
 
     public ConcurrentQueue<(string Topic, string Payload)> Received { get; } = new();
 
-    public static async Task<MqttDevice> ConnectAsync(int port, string username, string password)
+    /// <param name="password">A reply's password; null (a sealed reply's) fails the test.</param>
+    public static async Task<MqttDevice> ConnectAsync(int port, string username, string? password)
     {
+        ArgumentNullException.ThrowIfNull(password);
         var client = new MqttClientFactory().CreateMqttClient();
         var device = new MqttDevice(client);
         client.ApplicationMessageReceivedAsync += e =>

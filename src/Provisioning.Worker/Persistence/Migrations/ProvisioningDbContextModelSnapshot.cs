@@ -199,6 +199,10 @@ namespace Provisioning.Worker.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("request_id");
 
+                    b.Property<byte[]>("Secret")
+                        .HasColumnType("bytea")
+                        .HasColumnName("secret");
+
                     b.Property<string>("TenantId")
                         .IsRequired()
                         .HasColumnType("text")
