@@ -90,7 +90,7 @@ public sealed record DeviceReport(
 
     /// <summary>
     /// The schema keeps no issue time of its own. Every change of a device row issues or revokes its credential
-    /// (Devices/LifecycleBatch.cs writes <c>updated_at</c> only then; stale, duplicate and rejected events leave the row alone),
+    /// (Devices/LifecycleTransaction.cs writes <c>updated_at</c> only then; stale, duplicate and rejected events leave the row alone),
     /// so an active device's credential was issued at <c>updated_at</c>; a deleted device has none.
     /// </summary>
     public static DateTimeOffset? IssueTimeOf(DeviceRecord device) => device.Status == DeviceStatus.Active ? device.UpdatedAt : null;

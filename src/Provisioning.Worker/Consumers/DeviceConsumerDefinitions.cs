@@ -17,12 +17,12 @@ public sealed class DeviceRegisteredConsumerDefinition : ConsumerDefinition<Devi
     public DeviceRegisteredConsumerDefinition(IOptions<RabbitMqOptions> options)
     {
         _options = options.Value;
-        EndpointName = DeviceLifecycleService.RegisteredConsumer;
+        EndpointName = DeviceQueues.Registered;
         ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceRegisteredConsumer> consumerConfigurator, IRegistrationContext context) =>
-        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceLifecycleService.RegisteredConsumer));
+        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceQueues.Registered));
 }
 
 public sealed class DeviceDeletedConsumerDefinition : ConsumerDefinition<DeviceDeletedConsumer>
@@ -32,12 +32,12 @@ public sealed class DeviceDeletedConsumerDefinition : ConsumerDefinition<DeviceD
     public DeviceDeletedConsumerDefinition(IOptions<RabbitMqOptions> options)
     {
         _options = options.Value;
-        EndpointName = DeviceLifecycleService.DeletedConsumer;
+        EndpointName = DeviceQueues.Deleted;
         ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeviceDeletedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceLifecycleService.DeletedConsumer));
+        ConsumerEndpoint.Configure(endpointConfigurator, _options, context.GetRequiredService<RedeliveryGuard>().FilterFor(DeviceQueues.Deleted));
 }
 
 internal static class ConsumerEndpoint

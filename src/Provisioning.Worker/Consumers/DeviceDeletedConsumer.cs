@@ -5,7 +5,7 @@ using Provisioning.Worker.Metrics;
 
 namespace Provisioning.Worker.Consumers;
 
-public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceDeletedConsumer> logger)
+public sealed class DeviceDeletedConsumer(GroupCommit groupCommit, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceDeletedConsumer> logger)
     : IConsumer<DeviceDeleted>
 {
     public async Task Consume(ConsumeContext<DeviceDeleted> context)
@@ -13,7 +13,7 @@ public sealed class DeviceDeletedConsumer(DeviceLifecycleService lifecycle, Time
         var message = context.Message;
         var e = DeviceEventFactory.From(DeviceEventKind.Deleted, context, message.TenantId, message.DeviceId, message.OccurredAt, clock);
         using var scope = ConsumerLog.BeginScope(logger, e);
-        var outcome = await lifecycle.ApplyAsync(e, context.CancellationToken);
+        var outcome = await groupCommit.SubmitAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceDeleted), outcome);
         metrics.EventConsumed(nameof(DeviceDeleted), outcome);
     }

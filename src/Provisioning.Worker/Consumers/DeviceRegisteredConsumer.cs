@@ -5,7 +5,7 @@ using Provisioning.Worker.Metrics;
 
 namespace Provisioning.Worker.Consumers;
 
-public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceRegisteredConsumer> logger)
+public sealed class DeviceRegisteredConsumer(GroupCommit groupCommit, TimeProvider clock, ProvisioningMetrics metrics, ILogger<DeviceRegisteredConsumer> logger)
     : IConsumer<DeviceRegistered>
 {
     public async Task Consume(ConsumeContext<DeviceRegistered> context)
@@ -13,7 +13,7 @@ public sealed class DeviceRegisteredConsumer(DeviceLifecycleService lifecycle, T
         var message = context.Message;
         var e = DeviceEventFactory.From(DeviceEventKind.Registered, context, message.TenantId, message.DeviceId, message.OccurredAt, clock, message.CredentialKey);
         using var scope = ConsumerLog.BeginScope(logger, e);
-        var outcome = await lifecycle.ApplyAsync(e, context.CancellationToken);
+        var outcome = await groupCommit.SubmitAsync(e, context.CancellationToken);
         ConsumerLog.Consumed(logger, nameof(DeviceRegistered), outcome);
         metrics.EventConsumed(nameof(DeviceRegistered), outcome);
     }

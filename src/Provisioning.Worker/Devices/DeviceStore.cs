@@ -1,37 +1,27 @@
 using Npgsql;
 using NpgsqlTypes;
+using Provisioning.Worker.Inbox;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 
 namespace Provisioning.Worker.Devices;
 
 /// <summary>
-/// What a lifecycle batch reads and writes, inside the batch's transaction: the inbox, the device rows, the outbox.
-/// Set-based (<see cref="UnnestedRows{T}"/>): each step is one round trip whatever the batch size.
+/// What a lifecycle transaction reads and writes: the inbox (<see cref="InboxSql"/>), the device rows, the outbox
+/// (<see cref="OutboxSql"/>). Set-based (<see cref="UnnestedRows{T}"/>): each step is one round trip whatever the
+/// batch size.
 /// </summary>
 internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction transaction)
 {
-    /// <summary>
-    /// Records the keys in the inbox; returns those it had not seen. A concurrent delivery of the same message (another
-    /// batch, another instance) waits on the key until this transaction ends.
-    /// </summary>
+    /// <summary>Records the keys in the inbox (<see cref="InboxSql"/>); returns those it had not seen.</summary>
     public async Task<HashSet<InboxKey>> AddToInboxAsync(IReadOnlyList<InboxKey> keys, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var rows = new UnnestedRows<InboxKey>(keys)
-            .Column("message_id", NpgsqlDbType.Uuid, k => k.MessageId)
-            .Column("consumer", NpgsqlDbType.Text, k => Consumer(k.Kind));
-        var receivedAt = rows.Value(now, NpgsqlDbType.TimestampTz);
-        await using var batch = Batch(rows.Command(
-            $"""
-            INSERT INTO inbox ({rows.Names}, received_at)
-            SELECT {rows.Names}, {receivedAt} FROM {rows.Source}
-            ON CONFLICT DO NOTHING RETURNING message_id, consumer
-            """));
+        await using var batch = Batch(InboxSql.Add(keys, now));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         var added = new HashSet<InboxKey>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            added.Add(new InboxKey(reader.GetGuid(0), Kind(reader.GetString(1))));
+            added.Add(InboxSql.ReadAdded(reader));
         }
 
         return added;
@@ -127,26 +117,7 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
 
         if (replies.Count > 0)
         {
-            var outbox = new UnnestedRows<OutboxMessage>(replies)
-                .Column("message_id", NpgsqlDbType.Uuid, o => o.MessageId)
-                .Column("message_type", NpgsqlDbType.Text, o => o.MessageType)
-                .Column("body", NpgsqlDbType.Text, o => o.Body)
-                .Column("secret", NpgsqlDbType.Bytea, o => o.Secret)
-                .Column("tenant_id", NpgsqlDbType.Text, o => o.TenantId)
-                .Column("device_id", NpgsqlDbType.Text, o => o.DeviceId)
-                .Column("destination_address", NpgsqlDbType.Text, o => o.DestinationAddress)
-                .Column("request_id", NpgsqlDbType.Uuid, o => o.RequestId)
-                .Column("conversation_id", NpgsqlDbType.Uuid, o => o.ConversationId)
-                .Column("correlation_id", NpgsqlDbType.Uuid, o => o.CorrelationId)
-                .Column("initiator_id", NpgsqlDbType.Uuid, o => o.InitiatorId)
-                .Column("awaits_broker", NpgsqlDbType.Boolean, o => o.AwaitsBroker)
-                .Column("created_at", NpgsqlDbType.TimestampTz, o => o.CreatedAt)
-                .Column("attempts", NpgsqlDbType.Integer, o => o.Attempts);
-
-            // In list order: the outbox id is the order in which replies to one device are sent. Due at once by
-            // PostgreSQL's clock, which every instance's dispatcher compares it with (OutboxDispatcher.ClaimAsync).
-            batch.BatchCommands.Add(outbox.Command(
-                $"INSERT INTO outbox ({outbox.Names}, next_attempt_at) SELECT {outbox.Names}, statement_timestamp() FROM {outbox.Source} ORDER BY n"));
+            batch.BatchCommands.Add(OutboxSql.Add(replies));
         }
 
         if (batch.BatchCommands.Count > 0)
@@ -154,21 +125,6 @@ internal sealed class DeviceStore(NpgsqlConnection connection, NpgsqlTransaction
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
     }
-
-    /// <summary>The inbox's name for a kind: the queue it arrives on (rows written before the kind existed use it too).</summary>
-    private static string Consumer(DeviceEventKind kind) => kind switch
-    {
-        DeviceEventKind.Registered => DeviceLifecycleService.RegisteredConsumer,
-        DeviceEventKind.Deleted => DeviceLifecycleService.DeletedConsumer,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown event kind."),
-    };
-
-    private static DeviceEventKind Kind(string consumer) => consumer switch
-    {
-        DeviceLifecycleService.RegisteredConsumer => DeviceEventKind.Registered,
-        DeviceLifecycleService.DeletedConsumer => DeviceEventKind.Deleted,
-        _ => throw new InvalidDataException($"The inbox returned an unknown consumer '{consumer}'."),
-    };
 
     private NpgsqlBatch Batch(params NpgsqlBatchCommand[] commands)
     {

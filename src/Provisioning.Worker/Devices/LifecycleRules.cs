@@ -5,7 +5,7 @@ namespace Provisioning.Worker.Devices;
 /// <summary>
 /// The lifecycle rules as plain functions: a device's state and an event in, the device's new state and the reply out.
 /// No database, clock or hashing here: the caller loads and locks the states, makes the credentials, gives the time and
-/// saves what comes out (<see cref="LifecycleBatch"/>).
+/// saves what comes out (<see cref="LifecycleTransaction"/>).
 /// </summary>
 /// <param name="brokerHost">What devices are told to connect to.</param>
 public sealed class LifecycleRules(string brokerHost, int brokerPort)

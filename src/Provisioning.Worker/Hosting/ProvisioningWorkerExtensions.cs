@@ -30,7 +30,6 @@ public static class ProvisioningWorkerExtensions
         services.AddDbContext<ProvisioningDbContext>((provider, options) => options
             .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
-        services.AddScoped<DeviceLifecycleService>();
         // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set): the same rules the
         // acl_file is written from, parsed once.
         services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
@@ -52,8 +51,8 @@ public static class ProvisioningWorkerExtensions
         // The batcher starts before the bus and so stops after it: the consumers' last events still commit.
         services.AddHostedService<KeyRingCheck>();
         services.AddHostedService<DatabaseMigrator>();
-        services.AddSingleton<LifecycleBatcher>();
-        services.AddHostedService(provider => provider.GetRequiredService<LifecycleBatcher>());
+        services.AddSingleton<GroupCommit>();
+        services.AddHostedService(provider => provider.GetRequiredService<GroupCommit>());
         services.AddProvisioningBus();
         services.AddHostedService<ProjectionRunner>();
         services.AddHostedService<OutboxDispatcher>();

@@ -14,10 +14,10 @@ public sealed class DeadLetterQueueDepths(IOptions<RabbitMqOptions> options) : I
 {
     public static readonly IReadOnlyList<string> Names =
     [
-        DeviceLifecycleService.RegisteredConsumer + DeadLetterQueues.ErrorSuffix,
-        DeviceLifecycleService.RegisteredConsumer + DeadLetterQueues.SkippedSuffix,
-        DeviceLifecycleService.DeletedConsumer + DeadLetterQueues.ErrorSuffix,
-        DeviceLifecycleService.DeletedConsumer + DeadLetterQueues.SkippedSuffix,
+        DeviceQueues.Registered + DeadLetterQueues.ErrorSuffix,
+        DeviceQueues.Registered + DeadLetterQueues.SkippedSuffix,
+        DeviceQueues.Deleted + DeadLetterQueues.ErrorSuffix,
+        DeviceQueues.Deleted + DeadLetterQueues.SkippedSuffix,
     ];
 
     private IConnection? _connection;

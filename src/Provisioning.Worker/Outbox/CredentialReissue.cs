@@ -35,7 +35,7 @@ public sealed partial class CredentialReissue(
     /// <summary>Replaces <paramref name="row"/>, still leased by this instance; does nothing if the lease was lost meanwhile.</summary>
     public async Task ReissueAsync(NpgsqlConnection connection, OutboxMessage row, string reason, CancellationToken cancellationToken)
     {
-        var stored = JsonSerializer.Deserialize<CredentialsIssued>(row.Body, OutboxWriter.Json)
+        var stored = JsonSerializer.Deserialize<CredentialsIssued>(row.Body, OutboxRows.Json)
             ?? throw new InvalidOperationException($"Outbox row {row.Id} has an empty {nameof(CredentialsIssued)} body.");
         var credential = NewCredential.Create(mosquitto.Value.HashIterations);
         var now = clock.GetUtcNow();
@@ -65,7 +65,7 @@ public sealed partial class CredentialReissue(
             """,
             row,
             cancellationToken,
-            new NpgsqlParameter("body", JsonSerializer.Serialize(reply, OutboxWriter.Json)),
+            new NpgsqlParameter("body", JsonSerializer.Serialize(reply, OutboxRows.Json)),
             new NpgsqlParameter("secret", NpgsqlDbType.Bytea) { Value = secret },
             new NpgsqlParameter("awaits", !superseded),
             new NpgsqlParameter("error", $"password unreadable ({reason}); a new credential was issued"));

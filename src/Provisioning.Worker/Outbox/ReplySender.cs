@@ -22,7 +22,7 @@ public sealed class ReplySender(IBus bus, ReplySecrets secrets) : IReplySender
 
     private static T Read<T>(OutboxMessage row)
         where T : class =>
-        JsonSerializer.Deserialize<T>(row.Body, OutboxWriter.Json)
+        JsonSerializer.Deserialize<T>(row.Body, OutboxRows.Json)
             ?? throw new InvalidOperationException($"Outbox row {row.Id} has an empty {typeof(T).Name} body.");
 
     private async Task SendAsync<T>(OutboxMessage row, T message, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ public static class WorkerConnectionString
     /// outlives its <c>Command Timeout</c>, Npgsql first asks the server to cancel it over a new connection and waits
     /// for that within this timeout, so against a server that answers nothing (the PostgreSQL black-hole fault
     /// scenario) a statement failed after its command timeout plus 15 s or more — 60 s with the default 30 s command
-    /// timeout. Every consumer waits behind the one batch in flight (<see cref="Devices.LifecycleBatcher"/>), so that
+    /// timeout. Every consumer waits behind the one batch in flight (<see cref="Devices.GroupCommit"/>), so that
     /// wait is paid by every message, on every retry: the scenario's messages were not dead-lettered within 45 s
     /// (3 attempts), with 5 s they were after 35 s.</item>
     /// </list>

@@ -13,7 +13,7 @@ public static class SafeText
     /// <summary>
     /// Identifiers (tenant/device ids, usernames, command words): everything outside printable ASCII is escaped, so a
     /// look-alike letter is visible as such. The outbox's device key relies on a valid id coming back unchanged
-    /// (Devices/LifecycleBatch).
+    /// (Devices/LifecycleTransaction).
     /// </summary>
     public static string Ascii(string value, int maxLength = 80) =>
         Escape(value, maxLength, static c => c is < ' ' or > '~');

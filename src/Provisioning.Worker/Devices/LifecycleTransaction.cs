@@ -12,7 +12,7 @@ namespace Provisioning.Worker.Devices;
 /// rules (<see cref="LifecycleRules"/>) decide, the new states and the replies are saved (<see cref="DeviceStore"/>).
 /// Four round trips whatever the batch size. A reply's password is never written in clear (<see cref="ReplySecrets"/>).
 /// </summary>
-internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics, int hashIterations, ReplySecrets secrets, TimeProvider clock)
+internal sealed class LifecycleTransaction(LifecycleRules rules, IDeviceTopics topics, int hashIterations, ReplySecrets secrets, TimeProvider clock)
 {
     /// <returns>The outcome of each event, in order.</returns>
     public async Task<LifecycleOutcome[]> ApplyAsync(NpgsqlConnection connection, IReadOnlyList<DeviceEvent> events, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ internal sealed class LifecycleBatch(LifecycleRules rules, IDeviceTopics topics,
     private OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, DateTimeOffset now)
     {
         var (reply, secret) = decision.Reply is CredentialsIssued issued ? secrets.Conceal(issued, cause.CredentialKey) : (decision.Reply, (byte[]?)null);
-        return OutboxWriter.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
+        return OutboxRows.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
     }
 
     /// <summary>

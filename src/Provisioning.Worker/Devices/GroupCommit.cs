@@ -11,11 +11,11 @@ namespace Provisioning.Worker.Devices;
 
 /// <summary>
 /// Group commit for the consumers: the events that arrive while a transaction is running go together into the next
-/// one (<see cref="LifecycleBatch"/>). Each consumer still waits for its own outcome, so a message is acknowledged
+/// one (<see cref="LifecycleTransaction"/>). Each consumer still waits for its own outcome, so a message is acknowledged
 /// only after its effect is committed, and a failure reaches only the messages it concerns: a batch that fails for a
 /// non-transient reason is replayed one event per transaction. At low rates a batch is a single event: no added wait.
 /// </summary>
-public sealed partial class LifecycleBatcher(
+public sealed partial class GroupCommit(
     IServiceScopeFactory scopes,
     IOptions<MosquittoOptions> mosquitto,
     IDeviceTopics topics,
@@ -23,17 +23,18 @@ public sealed partial class LifecycleBatcher(
     DispatchWakeUp dispatchWakeUp,
     ReplySecrets secrets,
     TimeProvider clock,
-    ILogger<LifecycleBatcher> logger) : BackgroundService
+    ILogger<GroupCommit> logger) : BackgroundService
 {
     /// <summary>Bounds one transaction's size (and how long its row locks are held).</summary>
     public const int MaxBatch = 500;
 
-    private readonly LifecycleBatch _lifecycle = new(
+    private readonly LifecycleTransaction _transaction = new(
         new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, secrets, clock);
 
     private readonly Channel<LifecycleRequest> _requests = Channel.CreateUnbounded<LifecycleRequest>(new UnboundedChannelOptions { SingleReader = true });
 
-    internal async Task<LifecycleOutcome> SubmitAsync(DeviceEvent e, CancellationToken cancellationToken)
+    /// <summary>Applies <paramref name="e"/> in the next transaction; returns its own outcome once that transaction committed.</summary>
+    public async Task<LifecycleOutcome> SubmitAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
         var request = new LifecycleRequest(e);
         if (!_requests.Writer.TryWrite(request))
@@ -111,7 +112,7 @@ public sealed partial class LifecycleBatcher(
         var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
         await db.Database.OpenConnectionAsync(cancellationToken);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        return await _lifecycle.ApplyAsync(connection, batch.Select(r => r.Event).ToList(), cancellationToken);
+        return await _transaction.ApplyAsync(connection, batch.Select(r => r.Event).ToList(), cancellationToken);
     }
 
     private void Complete(IReadOnlyList<LifecycleRequest> batch, LifecycleOutcome[] outcomes)

@@ -3,8 +3,8 @@ using MassTransit;
 
 namespace Provisioning.Worker.Outbox;
 
-/// <summary>Builds the outbox row of a reply; the lifecycle batch writes it in the event's transaction, the dispatcher sends it later.</summary>
-public static class OutboxWriter
+/// <summary>Builds the outbox row of a reply; the lifecycle transaction saves it with the event's effect, the dispatcher sends it later.</summary>
+public static class OutboxRows
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -31,6 +31,3 @@ public static class OutboxWriter
             CreatedAt = now,
         };
 }
-
-/// <summary>Where a reply goes: the request's response address (with its request id), or published when absent.</summary>
-public sealed record ReplyRoute(Uri? ResponseAddress, Guid? RequestId, Guid? ConversationId, Guid? CorrelationId);
