@@ -410,8 +410,9 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Serilog__MinimumLevel__Override__MassTransit"] = "Information",
-            // The projection's per-cycle timings (rewrite + reload); one line per cycle, not per event.
+            // The projection's per-cycle timings (rewrite + reload) and the reloader's stall; one line per cycle, not per event.
             ["Serilog__MinimumLevel__Override__Provisioning.Worker.Projection"] = "Debug",
+            ["Serilog__MinimumLevel__Override__Provisioning.Worker.Mosquitto"] = "Debug",
         };
         if (TopicModes.Rule(options.Topics) is { } rule && broker.HasAclFile)
         {
