@@ -17,7 +17,7 @@ public sealed record CredentialsIssued
     /// <summary>The device, as registered.</summary>
     public required string DeviceId { get; init; }
 
-    /// <summary>The MQTT username: <c>{tenantId}.{deviceId}</c>.</summary>
+    /// <summary>The MQTT username: <c>{tenantId}/{deviceId}</c> (a device issued its credential under the earlier <c>{tenantId}.{deviceId}</c> keeps it until it registers again).</summary>
     public required string Username { get; init; }
 
     /// <summary>

@@ -12,7 +12,7 @@ public sealed record CredentialsRevoked
     /// <summary>The device, as deleted.</summary>
     public required string DeviceId { get; init; }
 
-    /// <summary>The MQTT username the broker now refuses: <c>{tenantId}.{deviceId}</c>.</summary>
+    /// <summary>The MQTT username the broker now refuses: the one the device held, <c>{tenantId}/{deviceId}</c> or the earlier <c>{tenantId}.{deviceId}</c>.</summary>
     public required string Username { get; init; }
 
     /// <summary>When the worker revoked the credential.</summary>
