@@ -30,7 +30,7 @@ public sealed class MosquittoOptions
     public int HashIterations { get; set; } = 1;
 
     /// <summary>PBKDF2 iterations of the hashes <c>passwd set</c> writes for operators' accounts, whose passwords people choose; 101 is mosquitto_passwd's default.</summary>
-    public int OperatorHashIterations { get; set; } = 101;
+    public int OperatorHashIterations { get; set; } = Mosquitto.MosquittoPasswordHash.DefaultIterations;
 
     /// <summary>
     /// The most of its time the broker may spend reloading under sustained load (0 &lt; share ≤ 1): after a reload that

@@ -19,7 +19,7 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
 {
     private const int FlushAt = 1 << 16;
     private readonly byte[] _patternLines = rules.PatternLines();
-    private readonly bool _everyDeviceHasABlock = rules.BlockRules.Any();
+    private readonly bool _everyDeviceHasABlock = rules.BlockRules.Count > 0;
 
     /// <summary>
     /// The devices (canonical usernames) with a block in the file although every rule is a pattern: those of the earlier
@@ -42,7 +42,7 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
                 continue;
             }
 
-            Track(username, hasBlock: true);
+            Track(DeviceIdentity.CanonicalUsername(username), hasBlock: true);
             buffer.Write(rules.DeviceBlock(username));
             if (buffer.Length >= FlushAt)
             {
@@ -61,12 +61,12 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         foreach (var (username, hash) in devices.Changed)
         {
             var canonical = DeviceIdentity.CanonicalUsername(username);
-            var needsBlock = hash is not null && rules.NeedsBlock(username);
-            if (!needsBlock && !_everyDeviceHasABlock && !_earlierFormBlocks.Contains(canonical) && !rules.NeedsBlock(username))
+            if (!rules.NeedsBlock(username) && !_earlierFormBlocks.Contains(canonical))
             {
                 continue; // neither had a block here nor gets one: nothing of this file changes
             }
 
+            var needsBlock = hash is not null && rules.NeedsBlock(username);
             if (needsBlock)
             {
                 blocks.SetRecord(username, rules.DeviceBlock(username));
@@ -76,7 +76,7 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
                 blocks.Remove(username);
             }
 
-            Track(username, needsBlock);
+            Track(canonical, needsBlock);
         }
 
         return blocks;
@@ -91,14 +91,13 @@ public sealed partial class AclProjection(MosquittoOptions options, TopicRules r
         }
     }
 
-    private void Track(string username, bool hasBlock)
+    private void Track(string canonical, bool hasBlock)
     {
         if (_everyDeviceHasABlock)
         {
             return;
         }
 
-        var canonical = DeviceIdentity.CanonicalUsername(username);
         if (hasBlock)
         {
             _earlierFormBlocks.Add(canonical);

@@ -79,7 +79,7 @@ public sealed partial class ProjectionRunner(
             metrics.ProjectionRewritten(outcome.Elapsed, outcome.Stall);
         }
 
-        if (outcome.FullRead && !_warnedOfBlocks && mosquittoOptions.Value.ManagesTopics && topicRules.BlockRules.Any() && outcome.Devices > BlockRulesWarningDevices)
+        if (outcome.FullRead && !_warnedOfBlocks && mosquittoOptions.Value.ManagesTopics && topicRules.BlockRules.Count > 0 && outcome.Devices > BlockRulesWarningDevices)
         {
             _warnedOfBlocks = true;
             Log.BlockRulesAtScale(logger, outcome.Devices, string.Join("; ", topicRules.BlockRules.Select(r => $"{r.Access} {r.Template}")));

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Shared;
 
 namespace Provisioning.Worker.Secrets;
 
@@ -16,6 +17,7 @@ namespace Provisioning.Worker.Secrets;
 public sealed partial class KeyRingCheck(PasswordProtector protector, IOptions<SecretsOptions> options, TimeProvider clock, ILogger<KeyRingCheck> logger) : IHostedService
 {
     private static readonly TimeSpan _lockTimeout = TimeSpan.FromSeconds(30);
+    private static readonly Backoff _lockRetry = new(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(200));
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -43,7 +45,7 @@ public sealed partial class KeyRingCheck(PasswordProtector protector, IOptions<S
     {
         var path = Path.Combine(directory, ".lock");
         var deadline = clock.GetUtcNow() + _lockTimeout;
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             try
             {
@@ -52,7 +54,7 @@ public sealed partial class KeyRingCheck(PasswordProtector protector, IOptions<S
             }
             catch (IOException) when (clock.GetUtcNow() < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), clock, cancellationToken);
+                await _lockRetry.WaitAsync(attempt, clock, cancellationToken);
             }
         }
     }

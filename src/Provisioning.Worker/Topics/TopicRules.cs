@@ -13,7 +13,13 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
 {
     public const string DefaultRule = "readwrite devices/{tenantId}/{deviceId}/#";
 
-    private TopicRules(IReadOnlyList<TopicRule> rules) => Rules = rules;
+    // Split once: NeedsBlock and DeviceBlock run for every device of a full write.
+    private TopicRules(IReadOnlyList<TopicRule> rules)
+    {
+        Rules = rules;
+        PatternRules = [.. rules.Where(r => r.IsPattern)];
+        BlockRules = [.. rules.Where(r => !r.IsPattern)];
+    }
 
     public IReadOnlyList<TopicRule> Rules { get; }
 
@@ -21,9 +27,9 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
     /// Rules that Mosquitto applies to every user from one <c>pattern</c> line (the device's ids only as <c>%u</c>): their
     /// reload cost does not grow with the fleet. The others need one block per device (docs/topic-authorization.md).
     /// </summary>
-    public IEnumerable<TopicRule> PatternRules => Rules.Where(r => r.IsPattern);
+    public IReadOnlyList<TopicRule> PatternRules { get; }
 
-    public IEnumerable<TopicRule> BlockRules => Rules.Where(r => !r.IsPattern);
+    public IReadOnlyList<TopicRule> BlockRules { get; }
 
     /// <summary>
     /// What devices are told of their topics under <paramref name="mosquitto"/>: the configured rules when the worker
@@ -87,7 +93,7 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
     /// Whether the device of <paramref name="username"/> needs a block of its own: when a rule is not a pattern, or when
     /// its username is of the earlier form, which <c>%u</c> does not turn into its topic levels.
     /// </summary>
-    public bool NeedsBlock(string username) => BlockRules.Any() || (DeviceIdentity.TryParseUsername(username, out var device) && device.IsLegacy);
+    public bool NeedsBlock(string username) => BlockRules.Count > 0 || (DeviceIdentity.TryParseUsername(username, out var device) && device.IsLegacy);
 
     /// <summary>
     /// The acl_file block of a device (<c>user</c> line, <c>topic</c> lines): the rules that are no pattern, and every
