@@ -136,6 +136,8 @@ public sealed class WorkerProcessFaultTests(ServiceEndpoints endpoints, ITestOut
                 if (world.Workers.Single() is { HasExited: true } dead)
                 {
                     crashes++;
+                    // HasExited can turn true before the last lines are read from its pipes; the wait drains them
+                    await dead.WaitForExitAsync(CancellationToken.None);
                     Assert.Contains($"poison message {poison}", dead.Stderr, StringComparison.Ordinal);
                     Assert.True(crashes <= Limit + 1, $"the worker died {crashes} times on the poison message; the guard should have stopped it after {Limit + 1}\n{world.Diagnostics()}");
                     await world.StartWorkerAsync(waitUntilReady: false);
