@@ -5,10 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Provisioning.Contracts;
+using Provisioning.Worker.Brokers;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Persistence;
-using Provisioning.Worker.Brokers;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Cli;

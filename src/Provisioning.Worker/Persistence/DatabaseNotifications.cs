@@ -22,7 +22,7 @@ public sealed partial class DatabaseNotifications(
     public const string DeviceChangesChannel = "provisioning_device_changes";
     public const string BrokerAppliedChannel = "provisioning_broker_applied";
 
-    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan _keepAlive = TimeSpan.FromSeconds(15);
 
     private readonly Backoff _reconnect = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
 
@@ -56,7 +56,7 @@ public sealed partial class DatabaseNotifications(
                 failures = 0;
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    if (!await connection.WaitAsync(KeepAlive, stoppingToken))
+                    if (!await connection.WaitAsync(_keepAlive, stoppingToken))
                     {
                         // A connection the network dropped without a word would wait for ever: a round trip finds out.
                         await using var ping = new NpgsqlCommand("SELECT 1", connection);
