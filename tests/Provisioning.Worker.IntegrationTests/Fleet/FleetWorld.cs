@@ -90,19 +90,19 @@ public sealed class FleetWorld : IAsyncDisposable
         }
 
         var settings = new Dictionary<string, string?>
-            {
-                ["ConnectionStrings__Provisioning"] = Database.ConnectionString,
-                ["Agent__Broker"] = replica.Name,
-                ["Agent__Group"] = replica.Group,
-                ["Agent__MaxLag"] = "00:00:03",
-                ["Mosquitto__PasswdFile"] = replica.Broker.PasswdFile,
-                ["Mosquitto__AclFile"] = replica.Broker.AclFile,
-                ["Mosquitto__PidFile"] = replica.Broker.PidFile,
-                ["Mosquitto__ProbeHost"] = "127.0.0.1",
-                ["Mosquitto__ProbePort"] = replica.Broker.Port.ToString(CultureInfo.InvariantCulture),
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{replica.AgentHttpPort.ToString(CultureInfo.InvariantCulture)}",
-                ["Provisioning__PollInterval"] = "00:00:00.500",
-            };
+        {
+            ["ConnectionStrings__Provisioning"] = Database.ConnectionString,
+            ["Agent__Broker"] = replica.Name,
+            ["Agent__Group"] = replica.Group,
+            ["Agent__MaxLag"] = "00:00:03",
+            ["Mosquitto__PasswdFile"] = replica.Broker.PasswdFile,
+            ["Mosquitto__AclFile"] = replica.Broker.AclFile,
+            ["Mosquitto__PidFile"] = replica.Broker.PidFile,
+            ["Mosquitto__ProbeHost"] = "127.0.0.1",
+            ["Mosquitto__ProbePort"] = replica.Broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{replica.AgentHttpPort.ToString(CultureInfo.InvariantCulture)}",
+            ["Provisioning__PollInterval"] = "00:00:00.500",
+        };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
