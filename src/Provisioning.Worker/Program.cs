@@ -33,10 +33,10 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (OptionsValidationException e)
+catch (Exception e) when (InvalidOptions(e) is { Count: > 0 } failures)
 {
     // The messages name the configuration keys; no stack trace needed to fix a typo.
-    foreach (var failure in e.Failures)
+    foreach (var failure in failures)
     {
         Log.Fatal("Invalid configuration: {Failure}", failure);
     }
@@ -52,6 +52,16 @@ finally
 {
     await Log.CloseAndFlushAsync();
 }
+
+// What ValidateOnStart refused: one options class throws its OptionsValidationException, several (the Mosquitto
+// section is two classes, DeviceCredentialOptions and BrokerTargetOptions) an AggregateException of them.
+static List<string>? InvalidOptions(Exception e) => e switch
+{
+    OptionsValidationException invalid => [.. invalid.Failures],
+    AggregateException many when many.InnerExceptions.All(inner => inner is OptionsValidationException) =>
+        [.. many.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures)],
+    _ => null,
+};
 
 // Operator commands read the worker's own configuration (appsettings.json beside the binary, then the
 // environment) so they act on the same files and broker as the worker they sit next to.
