@@ -41,7 +41,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
         var rabbitDefaults = new RabbitMqOptions();
         var prefetch = Setting("RabbitMq__PrefetchCount") ?? rabbitDefaults.PrefetchCount;
         var concurrency = Setting("RabbitMq__ConcurrentMessageLimit") ?? rabbitDefaults.ConcurrentMessageLimit;
-        var iterations = Setting("Mosquitto__HashIterations") ?? new MosquittoOptions().HashIterations;
+        var iterations = Setting("Mosquitto__HashIterations") ?? new DeviceCredentialOptions().HashIterations;
 
         using var services = BenchServices.FromEnvironment();
         MosquittoBroker? broker = null;

@@ -11,16 +11,16 @@ public sealed class BrokerFleet
 {
     private readonly Dictionary<string, BrokerEndpoint> _endpoints;
 
-    public BrokerFleet(IOptions<BrokersOptions> brokers, IOptions<MosquittoOptions> mosquitto)
-        : this(brokers.Value, mosquitto.Value)
+    public BrokerFleet(IOptions<BrokersOptions> brokers, IOptions<DeviceCredentialOptions> told)
+        : this(brokers.Value, told.Value)
     {
     }
 
-    public BrokerFleet(BrokersOptions brokers, MosquittoOptions mosquitto)
+    public BrokerFleet(BrokersOptions brokers, DeviceCredentialOptions told)
     {
         _endpoints = brokers.IsFleet
             ? new Dictionary<string, BrokerEndpoint>(brokers.Groups, StringComparer.Ordinal)
-            : new Dictionary<string, BrokerEndpoint>(StringComparer.Ordinal) { [BrokerGroups.Default] = new() { Host = mosquitto.BrokerHost, Port = mosquitto.BrokerPort } };
+            : new Dictionary<string, BrokerEndpoint>(StringComparer.Ordinal) { [BrokerGroups.Default] = new() { Host = told.BrokerHost, Port = told.BrokerPort } };
         Pins = brokers.IsFleet ? brokers.Tenants : new Dictionary<string, string>(StringComparer.Ordinal);
         SilenceTimeout = brokers.SilenceTimeout;
     }

@@ -15,6 +15,31 @@ internal static class CommandOptions
     public static T Read<T>(IConfiguration configuration, Action<T>? adjust = null)
         where T : class
     {
+        using var provider = Build(configuration, adjust);
+        var failures = new List<string>();
+        var options = TryGet<T>(provider, failures);
+        return options ?? throw new InvalidConfigurationException(failures);
+    }
+
+    /// <summary>
+    /// Two classes bound from one section (the <c>Mosquitto</c> section's <see cref="Configuration.BrokerTargetOptions"/>
+    /// and <see cref="Configuration.DeviceCredentialOptions"/>), validated together: the failures of both, in one batch.
+    /// </summary>
+    /// <exception cref="InvalidConfigurationException">a key of either cannot be bound or fails the worker's validator.</exception>
+    public static (T1 First, T2 Second) Read<T1, T2>(IConfiguration configuration, Action<T1>? adjust = null)
+        where T1 : class
+        where T2 : class
+    {
+        using var provider = Build(configuration, adjust);
+        var failures = new List<string>();
+        var first = TryGet<T1>(provider, failures);
+        var second = TryGet<T2>(provider, failures);
+        return first is not null && second is not null ? (first, second) : throw new InvalidConfigurationException(failures);
+    }
+
+    private static ServiceProvider Build<T>(IConfiguration configuration, Action<T>? adjust)
+        where T : class
+    {
         var services = new ServiceCollection().AddSingleton(configuration).AddProvisioningOptions(WorkerRoles.OfOperatorCommand(configuration));
         if (adjust is not null)
         {
@@ -22,20 +47,28 @@ internal static class CommandOptions
             services.PostConfigure(adjust);
         }
 
-        using var provider = services.BuildServiceProvider();
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>The options, or null with their failures added to <paramref name="failures"/>.</summary>
+    private static T? TryGet<T>(ServiceProvider provider, List<string> failures)
+        where T : class
+    {
         try
         {
             return provider.GetRequiredService<IOptions<T>>().Value;
         }
         catch (OptionsValidationException e)
         {
-            throw new InvalidConfigurationException(e.Failures.ToList());
+            failures.AddRange(e.Failures);
         }
         catch (InvalidOperationException e)
         {
             // The binder's own message names the key ("Failed to convert configuration value at 'Mosquitto:HashIterations' ..."), never the value.
-            throw new InvalidConfigurationException([e.Message]);
+            failures.Add(e.Message);
         }
+
+        return null;
     }
 }
 

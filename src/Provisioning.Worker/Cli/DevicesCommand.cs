@@ -101,9 +101,14 @@ public static class DevicesCommand
     }
 
     /// <summary>The device's topics as the worker tells them (empty when topic authorization is off), from the same configuration.</summary>
-    internal static IReadOnlyList<TopicPermission> TopicsOf(DeviceRecord device, IConfiguration configuration) =>
-        TopicRules.ToldToDevices(configuration.GetSection(MosquittoOptions.SectionName).Get<MosquittoOptions>() ?? new MosquittoOptions())
+    internal static IReadOnlyList<TopicPermission> TopicsOf(DeviceRecord device, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(BrokerTargetOptions.SectionName);
+        return TopicRules.ToldToDevices(
+                section.Get<BrokerTargetOptions>() ?? new BrokerTargetOptions(),
+                () => TopicRules.Parse((section.Get<DeviceCredentialOptions>() ?? new DeviceCredentialOptions()).EffectiveDeviceTopics))
             .For(device.TenantId, device.DeviceId);
+    }
 
     internal static string Time(DateTimeOffset? time) =>
         time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : "-";

@@ -12,12 +12,12 @@ internal sealed class PasswdActions(IConfiguration configuration, TextReader std
 {
     public async Task<int> SetAsync(string? fileOption, string? username, bool passwordFromStdin, CancellationToken ct)
     {
-        if (await ReadOptionsAsync(fileOption) is not { } options)
+        if (await ReadOptionsAsync(fileOption) is not (var target, var credentials))
         {
             return BadInput;
         }
 
-        var store = new PasswdFileStore(options.PasswdFile, options.FileMode);
+        var store = new PasswdFileStore(target.PasswdFile, target.FileMode);
 
         if (!MosquittoUsername.TryValidate(username, out var problem))
         {
@@ -47,7 +47,7 @@ internal sealed class PasswdActions(IConfiguration configuration, TextReader std
         string hash;
         try
         {
-            hash = MosquittoPasswordHash.Create(password, options.OperatorHashIterations);
+            hash = MosquittoPasswordHash.Create(password, credentials.OperatorHashIterations);
         }
         catch (ArgumentException)
         {
@@ -155,8 +155,8 @@ internal sealed class PasswdActions(IConfiguration configuration, TextReader std
     }
 
     public async Task<int> VerifyAsync(string? fileOption, bool json, TimeSpan timeout, CancellationToken ct) =>
-        await ReadOptionsAsync(fileOption) is { } options
-            ? await PasswdVerification.RunAsync(configuration, options, json, timeout, stdout, stderr, ct)
+        await ReadOptionsAsync(fileOption) is (var target, var credentials)
+            ? await PasswdVerification.RunAsync(configuration, target, credentials, json, timeout, stdout, stderr, ct)
             : BadInput;
 
     private static async Task<PasswdFile?> ReadAsync(PasswdFileStore store, CancellationToken ct)
@@ -173,14 +173,18 @@ internal sealed class PasswdActions(IConfiguration configuration, TextReader std
     }
 
     private async Task<PasswdFileStore?> ResolveStoreAsync(string? fileOption) =>
-        await ReadOptionsAsync(fileOption) is { } options ? new PasswdFileStore(options.PasswdFile, options.FileMode) : null;
+        await ReadOptionsAsync(fileOption) is (var target, _) ? new PasswdFileStore(target.PasswdFile, target.FileMode) : null;
 
-    /// <summary>The worker's <c>Mosquitto</c> section, <c>--file</c> in place of its PasswdFile, validated as the worker validates it.</summary>
-    private async Task<MosquittoOptions?> ReadOptionsAsync(string? fileOption)
+    /// <summary>
+    /// The worker's <c>Mosquitto</c> section, <c>--file</c> in place of its PasswdFile, validated as the worker validates it:
+    /// both halves, though most verbs use only the target's file (<c>set</c> hashes with OperatorHashIterations, <c>verify</c>
+    /// compares with HashIterations and the topic rules), so a key the worker would refuse is refused by every verb.
+    /// </summary>
+    private async Task<(BrokerTargetOptions Target, DeviceCredentialOptions Credentials)?> ReadOptionsAsync(string? fileOption)
     {
         try
         {
-            return CommandOptions.Read<MosquittoOptions>(configuration, options =>
+            return CommandOptions.Read<BrokerTargetOptions, DeviceCredentialOptions>(configuration, options =>
             {
                 if (!string.IsNullOrWhiteSpace(fileOption))
                 {

@@ -12,7 +12,7 @@ namespace Provisioning.Worker.Cli;
 /// </summary>
 public static class PasswdCommand
 {
-    internal const string FileKey = $"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}";
+    internal const string FileKey = $"{BrokerTargetOptions.SectionName}:{nameof(BrokerTargetOptions.PasswdFile)}";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {

@@ -31,7 +31,7 @@ public sealed record PasswdVerifyReport(
 /// </summary>
 internal static class PasswdVerification
 {
-    public static async Task<int> RunAsync(IConfiguration configuration, MosquittoOptions mosquitto, bool json, TimeSpan timeout, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static async Task<int> RunAsync(IConfiguration configuration, BrokerTargetOptions target, DeviceCredentialOptions credentials, bool json, TimeSpan timeout, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         DatabaseOptions databaseOptions;
         try
@@ -52,10 +52,10 @@ internal static class PasswdVerification
             // xmin, so whatever else differs is marked unconfirmed rather than blamed on the file.
             var broker = configuration.GetSection(AgentOptions.SectionName).Get<AgentOptions>()?.Broker ?? Brokers.BrokerGroups.DefaultBroker;
             var checkpoint = await database.ReadAsync((db, token) => DevicesCommand.CheckpointOfBrokerAsync(db, broker, token), ct);
-            var file = await ReadFileAsync(mosquitto.PasswdFile, ct);
-            var drift = new PasswdDrift(file, checkpoint?.AppliedXmin, mosquitto.HashIterations);
-            var acl = mosquitto.ManagesTopics
-                ? new AclDrift(await ReadBytesAsync(mosquitto.AclFile, ct), TopicRules.Parse(mosquitto.EffectiveDeviceTopics), checkpoint?.AppliedXmin)
+            var file = await ReadFileAsync(target.PasswdFile, ct);
+            var drift = new PasswdDrift(file, checkpoint?.AppliedXmin, credentials.HashIterations);
+            var acl = target.ManagesTopics
+                ? new AclDrift(await ReadBytesAsync(target.AclFile, ct), TopicRules.Parse(credentials.EffectiveDeviceTopics), checkpoint?.AppliedXmin)
                 : null;
             await database.ReadAsync(
                 async (db, token) =>
@@ -76,7 +76,7 @@ internal static class PasswdVerification
             acl?.Finish();
 
             var report = new PasswdVerifyReport(
-                mosquitto.PasswdFile,
+                target.PasswdFile,
                 file is not null,
                 database.Server,
                 checkpoint,
@@ -87,7 +87,7 @@ internal static class PasswdVerification
                 drift.EarlierFormLines,
                 drift.Counts(),
                 drift.Items,
-                acl?.Report(mosquitto.AclFile));
+                acl?.Report(target.AclFile));
             await stdout.WriteAsync(json ? JsonSerializer.Serialize(report, DevicesCommand.Json) + "\n" : Text(report));
             return report.InStep ? CommandExitCodes.Success : CommandExitCodes.NotFound;
         }
@@ -98,7 +98,7 @@ internal static class PasswdVerification
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"error: cannot read {mosquitto.PasswdFile} or the acl_file: {e.Message}");
+            await stderr.WriteLineAsync($"error: cannot read {target.PasswdFile} or the acl_file: {e.Message}");
             return CommandExitCodes.BadInput;
         }
     }

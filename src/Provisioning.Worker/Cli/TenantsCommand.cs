@@ -67,7 +67,7 @@ public static class TenantsCommand
             var options = CommandOptions.Read<DatabaseOptions>(configuration);
             var fleet = new BrokerFleet(
                 CommandOptions.Read<BrokersOptions>(configuration),
-                configuration.GetSection(MosquittoOptions.SectionName).Get<MosquittoOptions>() ?? new MosquittoOptions());
+                configuration.GetSection(DeviceCredentialOptions.SectionName).Get<DeviceCredentialOptions>() ?? new DeviceCredentialOptions());
             await using var database = OperatorDatabase.Open(options, "provisioning tenants", TimeSpan.FromSeconds(timeoutSeconds), TimeProvider.System);
             var tenants = await database.ReadAsync((db, token) => TenantRecords.ListAsync(db, tenantId, limit, token), ct);
             var views = tenants.Select(t => new TenantView(t.TenantId, t.Group, Endpoint(fleet, t.Group), t.ActiveDevices, t.Devices, t.PlacedAt)).ToList();

@@ -3,14 +3,59 @@ using Npgsql;
 
 namespace Provisioning.Worker.Configuration;
 
-/// <summary>Checks that name the configuration key at fault, so an operator knows what to fix.</summary>
-/// <param name="role">A central worker keeps no broker: the file, pid and endpoint keys are then not its business.</param>
-internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IValidateOptions<MosquittoOptions>
+/// <summary>
+/// The checks of <see cref="DeviceCredentialOptions"/>, naming the configuration key at fault so an operator knows what
+/// to fix. With <see cref="BrokerTargetOptionsValidator"/> it checks the whole <c>Mosquitto</c> section.
+/// </summary>
+/// <param name="role">Only a standalone worker tells devices <c>Mosquitto:BrokerHost</c>: a central one tells them their
+/// group's endpoint (<c>Brokers:Groups</c>), and an agent tells devices nothing.</param>
+internal sealed class DeviceCredentialOptionsValidator(Hosting.WorkerRole role) : IValidateOptions<DeviceCredentialOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MosquittoOptions options)
+    public ValidateOptionsResult Validate(string? name, DeviceCredentialOptions options)
     {
         var failures = new List<string>();
-        const string S = MosquittoOptions.SectionName;
+        const string S = DeviceCredentialOptions.SectionName;
+        if (role == Hosting.WorkerRole.Standalone && string.IsNullOrWhiteSpace(options.BrokerHost))
+        {
+            failures.Add($"{S}:BrokerHost is required (the host devices are told to connect to).");
+        }
+
+        if (options.BrokerPort is < 1 or > 65535)
+        {
+            failures.Add($"{S}:BrokerPort is {options.BrokerPort}; it must be between 1 and 65535.");
+        }
+
+        if (options.HashIterations is < 1 or > 10_000_000)
+        {
+            failures.Add($"{S}:HashIterations is {options.HashIterations}; it must be between 1 and 10000000.");
+        }
+
+        if (options.OperatorHashIterations is < 1 or > 10_000_000)
+        {
+            failures.Add($"{S}:OperatorHashIterations is {options.OperatorHashIterations}; it must be between 1 and 10000000.");
+        }
+
+        foreach (var (index, problem) in Topics.TopicRules.Problems(options.EffectiveDeviceTopics))
+        {
+            failures.Add($"{S}:DeviceTopics:{index} is '{options.EffectiveDeviceTopics[index]}': {problem}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>
+/// The checks of <see cref="BrokerTargetOptions"/>, naming the configuration key at fault so an operator knows what to
+/// fix. With <see cref="DeviceCredentialOptionsValidator"/> it checks the whole <c>Mosquitto</c> section.
+/// </summary>
+/// <param name="role">A central worker keeps no broker: the file and pid keys are then not its business. An agent must
+/// manage the acl_file and reach its own broker.</param>
+internal sealed class BrokerTargetOptionsValidator(Hosting.WorkerRole role) : IValidateOptions<BrokerTargetOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BrokerTargetOptions options)
+    {
+        var failures = new List<string>();
+        const string S = BrokerTargetOptions.SectionName;
         if (role == Hosting.WorkerRole.Central)
         {
             // Central: devices are told their group's endpoint (Brokers:Groups), agents keep the files.
@@ -29,11 +74,6 @@ internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IVali
             failures.Add($"{S}:PidFile is required (Mosquitto's pid file, for the reload signal).");
         }
 
-        if (role == Hosting.WorkerRole.Standalone && string.IsNullOrWhiteSpace(options.BrokerHost))
-        {
-            failures.Add($"{S}:BrokerHost is required (the host devices are told to connect to).");
-        }
-
         if (role == Hosting.WorkerRole.Agent && !options.ManagesTopics)
         {
             failures.Add($"{S}:AclFile is required for an agent: in a fleet devices are told their topics, and every broker must enforce them.");
@@ -44,34 +84,19 @@ internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IVali
             failures.Add($"{S}:ProbeHost is required for an agent (where it reaches its own broker to prove a reload).");
         }
 
-        if (options.BrokerPort is < 1 or > 65535)
-        {
-            failures.Add($"{S}:BrokerPort is {options.BrokerPort}; it must be between 1 and 65535.");
-        }
-
         if (options.ProbePort is < 0 or > 65535)
         {
             failures.Add($"{S}:ProbePort is {options.ProbePort}; it must be between 1 and 65535 (0: BrokerPort).");
         }
 
-        var mode = MosquittoOptions.ParseFileMode(options.PasswdFileMode);
+        var mode = BrokerTargetOptions.ParseFileMode(options.PasswdFileMode);
         if (mode is null)
         {
             failures.Add($"{S}:PasswdFileMode is '{options.PasswdFileMode}'; it must be an octal mode such as 0640.");
         }
-        else if (!MosquittoOptions.IsStrictEnough(mode.Value))
+        else if (!BrokerTargetOptions.IsStrictEnough(mode.Value))
         {
             failures.Add($"{S}:PasswdFileMode is '{options.PasswdFileMode}'; it must be 0640 or stricter (no access for others, no write for the group).");
-        }
-
-        if (options.HashIterations is < 1 or > 10_000_000)
-        {
-            failures.Add($"{S}:HashIterations is {options.HashIterations}; it must be between 1 and 10000000.");
-        }
-
-        if (options.OperatorHashIterations is < 1 or > 10_000_000)
-        {
-            failures.Add($"{S}:OperatorHashIterations is {options.OperatorHashIterations}; it must be between 1 and 10000000.");
         }
 
         if (!(options.MaxReloadShare is > 0 and <= 1))
@@ -89,19 +114,14 @@ internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IVali
             failures.Add($"{S}:ReloadTimeout is {options.ReloadTimeout}; it must be positive.");
         }
 
-        ValidateTopics(options, failures);
+        ValidateAclFile(options, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void ValidateTopics(MosquittoOptions options, List<string> failures)
+    private static void ValidateAclFile(BrokerTargetOptions options, List<string> failures)
     {
-        const string S = MosquittoOptions.SectionName;
-        foreach (var (index, problem) in Topics.TopicRules.Problems(options.EffectiveDeviceTopics))
-        {
-            failures.Add($"{S}:DeviceTopics:{index} is '{options.EffectiveDeviceTopics[index]}': {problem}.");
-        }
-
+        const string S = BrokerTargetOptions.SectionName;
         if (!options.ManagesTopics)
         {
             return;

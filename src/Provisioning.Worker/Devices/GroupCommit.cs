@@ -17,7 +17,7 @@ namespace Provisioning.Worker.Devices;
 /// </summary>
 public sealed partial class GroupCommit(
     NpgsqlDataSource database,
-    IOptions<MosquittoOptions> mosquitto,
+    IOptions<DeviceCredentialOptions> told,
     IDeviceTopics topics,
     DeviceChangeSignal deviceChanges,
     DispatchWakeUp dispatchWakeUp,
@@ -31,7 +31,7 @@ public sealed partial class GroupCommit(
     public const int MaxBatch = 500;
 
     private readonly LifecycleTransaction _transaction = new(
-        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, secrets, fleet, placements, clock);
+        new LifecycleRules(told.Value.BrokerHost, told.Value.BrokerPort), topics, told.Value.HashIterations, secrets, fleet, placements, clock);
 
     private readonly Channel<LifecycleRequest> _requests = Channel.CreateUnbounded<LifecycleRequest>(new UnboundedChannelOptions { SingleReader = true });
 

@@ -12,7 +12,7 @@ namespace Provisioning.Worker.Health;
 /// something changed, so a broker that went away since would otherwise go unnoticed until a device waits).
 /// While either fails, credentials are not released: the worker is not ready.
 /// </summary>
-public sealed class MosquittoReloadHealthCheck(ProjectionStatus status, IOptions<MosquittoOptions> options) : IHealthCheck
+public sealed class MosquittoReloadHealthCheck(ProjectionStatus status, IOptions<BrokerTargetOptions> options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

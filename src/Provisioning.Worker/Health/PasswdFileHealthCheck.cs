@@ -9,7 +9,7 @@ namespace Provisioning.Worker.Health;
 /// needs is a writable directory (and a readable file, for the operators' lines it keeps). Checked by doing it:
 /// a file created there and deleted on close, which also catches a read-only or full file system.
 /// </summary>
-public sealed class PasswdFileHealthCheck(IOptions<MosquittoOptions> options) : IHealthCheck
+public sealed class PasswdFileHealthCheck(IOptions<BrokerTargetOptions> options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -75,11 +75,11 @@ public static class ProvisioningWorkerExtensions
     private static void AddConsumers(this IServiceCollection services, WorkerRole role)
     {
         // Devices are told their topics only when they are enforced: by this worker (Mosquitto:AclFile set), or by the
-        // agents of a fleet, which must manage the acl_file (MosquittoOptionsValidator). The same rules the acl_file
+        // agents of a fleet, which must manage the acl_file (BrokerTargetOptionsValidator). The same rules the acl_file
         // is written from, parsed once.
         services.AddSingleton<IDeviceTopics>(provider => role == WorkerRole.Central
             ? provider.GetRequiredService<TopicRules>()
-            : TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
+            : TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<BrokerTargetOptions>>().Value, provider.GetRequiredService<TopicRules>));
         services.AddSingleton<TenantPlacements>();
         services.AddSingleton<IReplySender, ReplySender>();
         services.AddProvisioningSecrets();
@@ -113,7 +113,10 @@ public static class ProvisioningWorkerExtensions
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokersOptions>, BrokersOptionsValidator>();
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
-        services.AddOptions<MosquittoOptions>().BindConfiguration(MosquittoOptions.SectionName).ValidateOnStart();
+        // One Mosquitto section, two classes: what a broker's projection targets, and what devices are told and how
+        // their credentials are made. Each has its validator; together they check what one class checked before.
+        services.AddOptions<BrokerTargetOptions>().BindConfiguration(BrokerTargetOptions.SectionName).ValidateOnStart();
+        services.AddOptions<DeviceCredentialOptions>().BindConfiguration(DeviceCredentialOptions.SectionName).ValidateOnStart();
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName).ValidateOnStart();
         services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.SectionName)
@@ -122,7 +125,7 @@ public static class ProvisioningWorkerExtensions
             .PostConfigure<IConfiguration>((secrets, configuration) =>
             {
                 if (string.IsNullOrWhiteSpace(secrets.KeyRingDirectory)
-                    && configuration[$"{MosquittoOptions.SectionName}:{nameof(MosquittoOptions.PasswdFile)}"] is { Length: > 0 } passwdFile)
+                    && configuration[$"{BrokerTargetOptions.SectionName}:{nameof(BrokerTargetOptions.PasswdFile)}"] is { Length: > 0 } passwdFile)
                 {
                     secrets.KeyRingDirectory = SecretsOptions.DefaultFor(passwdFile);
                 }
@@ -132,7 +135,8 @@ public static class ProvisioningWorkerExtensions
             .Configure<IConfiguration>((options, configuration) =>
                 options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName) ?? string.Empty)
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MosquittoOptions>>(new MosquittoOptionsValidator(role));
+        services.AddSingleton<IValidateOptions<BrokerTargetOptions>>(new BrokerTargetOptionsValidator(role));
+        services.AddSingleton<IValidateOptions<DeviceCredentialOptions>>(new DeviceCredentialOptionsValidator(role));
         services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();

@@ -14,7 +14,7 @@ namespace Provisioning.Worker.Mosquitto;
 /// Written like the passwd file (<see cref="ProjectedFile"/>); between full rebuilds only the changed devices' blocks
 /// are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class AclProjection(MosquittoOptions options, TopicRules rules, ProjectionStatus status, TimeProvider clock, ILogger logger)
+public sealed partial class AclProjection(BrokerTargetOptions options, TopicRules rules, ProjectionStatus status, TimeProvider clock, ILogger logger)
     : ProjectedFile(options.AclFile, options.FileMode, "acl_file", new OperatorAclLines(options.ProbeUsername), clock)
 {
     private const int FlushAt = 1 << 16;

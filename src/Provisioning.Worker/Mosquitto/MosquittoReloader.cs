@@ -13,7 +13,7 @@ namespace Provisioning.Worker.Mosquitto;
 /// grants it (a login proves nothing about the acl_file). The signal is asynchronous: without the proof a reply could
 /// reach a device before the broker knows its credential or enforces its rules.
 /// </summary>
-public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options, TimeProvider clock, ILogger<MosquittoReloader> logger)
+public sealed partial class MosquittoReloader(IOptions<BrokerTargetOptions> options, TimeProvider clock, ILogger<MosquittoReloader> logger)
 {
     private const int SigHup = 1;
     private static readonly MqttClientFactory _clientFactory = new();
@@ -78,7 +78,7 @@ public sealed partial class MosquittoReloader(IOptions<MosquittoOptions> options
     /// token can, so the probe waited for as long as the broker stayed frozen, /health/ready saw no failure
     /// (tests/Provisioning.Worker.Tests/Mosquitto/ClockJumpReloadTests.cs, docs/fault-suite.md "Mosquitto frozen").
     /// </summary>
-    private async Task<(string? Refusal, bool NotListening)> TryProbeAsync(MosquittoOptions settings, ProbeCredential probe, bool proveTopics, TimeSpan left, CancellationToken cancellationToken)
+    private async Task<(string? Refusal, bool NotListening)> TryProbeAsync(BrokerTargetOptions settings, ProbeCredential probe, bool proveTopics, TimeSpan left, CancellationToken cancellationToken)
     {
         using var timeUp = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeUp.Token);

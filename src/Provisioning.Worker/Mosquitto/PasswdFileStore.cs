@@ -19,9 +19,9 @@ public sealed class PasswdFileStore
     public PasswdFileStore(string path, UnixFileMode mode, TimeProvider? clock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!MosquittoOptions.IsStrictEnough(mode))
+        if (!BrokerTargetOptions.IsStrictEnough(mode))
         {
-            throw new ArgumentException($"The passwd file mode {MosquittoOptions.FormatFileMode(mode)} is looser than 0640: others get nothing, the group at most read.", nameof(mode));
+            throw new ArgumentException($"The passwd file mode {BrokerTargetOptions.FormatFileMode(mode)} is looser than 0640: others get nothing, the group at most read.", nameof(mode));
         }
 
         Path = System.IO.Path.GetFullPath(path);

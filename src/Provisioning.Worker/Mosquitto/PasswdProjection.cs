@@ -7,7 +7,7 @@ namespace Provisioning.Worker.Mosquitto;
 /// The passwd file as a projection: the operators' lines (kept byte for byte), the probe's line, then one line per
 /// active device. Between full rebuilds only the changed devices' lines are rewritten (<see cref="DeviceLines"/>).
 /// </summary>
-public sealed partial class PasswdProjection(MosquittoOptions options, ProjectionStatus status, TimeProvider clock, ILogger logger)
+public sealed partial class PasswdProjection(BrokerTargetOptions options, ProjectionStatus status, TimeProvider clock, ILogger logger)
     : ProjectedFile(options.PasswdFile, options.FileMode, "passwd file", new OperatorLines(options.ProbeUsername), clock)
 {
     protected override byte[] Header(ProbeCredential probe) => probe.PasswdLine();

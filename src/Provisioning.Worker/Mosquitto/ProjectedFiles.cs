@@ -10,7 +10,7 @@ public static class ProjectedFiles
 {
     public static IReadOnlyList<IProjectedFile> Create(IServiceProvider provider)
     {
-        var options = provider.GetRequiredService<IOptions<MosquittoOptions>>().Value;
+        var options = provider.GetRequiredService<IOptions<BrokerTargetOptions>>().Value;
         var status = provider.GetRequiredService<ProjectionStatus>();
         var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionRunner));
         var clock = provider.GetRequiredService<TimeProvider>();

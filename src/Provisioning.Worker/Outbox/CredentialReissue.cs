@@ -22,7 +22,7 @@ namespace Provisioning.Worker.Outbox;
 /// answer and the device ends with the later credential. Either way logged and counted.
 /// </summary>
 public sealed partial class CredentialReissue(
-    IOptions<MosquittoOptions> mosquitto,
+    IOptions<DeviceCredentialOptions> credentials,
     ReplySecrets secrets,
     DeviceChangeSignal deviceChanges,
     ProvisioningMetrics metrics,
@@ -37,7 +37,7 @@ public sealed partial class CredentialReissue(
     {
         var stored = JsonSerializer.Deserialize<CredentialsIssued>(row.Body, OutboxRows.Json)
             ?? throw new InvalidOperationException($"Outbox row {row.Id} has an empty {nameof(CredentialsIssued)} body.");
-        var credential = NewCredential.Create(mosquitto.Value.HashIterations);
+        var credential = NewCredential.Create(credentials.Value.HashIterations);
         var now = clock.GetUtcNow();
 
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);

@@ -39,5 +39,5 @@ public static class BrokerProjection
 
     /// <summary>The device rules, parsed once: the acl_file is written from them, and devices are told them.</summary>
     public static IServiceCollection AddTopicRules(this IServiceCollection services) =>
-        services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
+        services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<DeviceCredentialOptions>>().Value.EffectiveDeviceTopics));
 }

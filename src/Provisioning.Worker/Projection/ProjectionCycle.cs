@@ -20,12 +20,17 @@ public sealed class ProjectionCycle(
     NpgsqlDataSource database,
     IReadOnlyList<IProjectedFile> files,
     MosquittoReloader reloader,
-    IOptions<MosquittoOptions> mosquittoOptions,
+    IOptions<BrokerTargetOptions> target,
+    IOptions<DeviceCredentialOptions> credentials,
     TimeProvider clock)
 {
-    private readonly MosquittoOptions _mosquitto = mosquittoOptions.Value;
+    private readonly string _probeUsername = target.Value.ProbeUsername;
+
+    // The probe's credential is made like a device's (Mosquitto:HashIterations).
+    private readonly int _hashIterations = credentials.Value.HashIterations;
+
     // A full read is spooled beside the passwd file: same disk, same protection as the hashes it holds.
-    private readonly DeviceChangeFeed _feed = new(Path.GetDirectoryName(Path.GetFullPath(mosquittoOptions.Value.PasswdFile))!, broker.Group);
+    private readonly DeviceChangeFeed _feed = new(Path.GetDirectoryName(Path.GetFullPath(target.Value.PasswdFile))!, broker.Group);
 
     /// <summary>True until the files have been written from a full read, and after any failure: they cannot be trusted then.</summary>
     private bool _fullRebuild = true;
@@ -75,7 +80,7 @@ public sealed class ProjectionCycle(
         }
 
         var started = clock.GetTimestamp();
-        var probe = ProbeCredential.New(_mosquitto.ProbeUsername, _mosquitto.HashIterations);
+        var probe = ProbeCredential.New(_probeUsername, _hashIterations);
         var aclWritten = false;
         try
         {

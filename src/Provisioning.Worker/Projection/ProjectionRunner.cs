@@ -19,7 +19,7 @@ public sealed partial class ProjectionRunner(
     DispatchWakeUp dispatchWakeUp,
     ProjectionStatus status,
     ProvisioningMetrics metrics,
-    IOptions<MosquittoOptions> mosquittoOptions,
+    IOptions<BrokerTargetOptions> target,
     IOptions<ProvisioningOptions> provisioningOptions,
     Topics.TopicRules topicRules,
     TimeProvider clock,
@@ -29,13 +29,13 @@ public sealed partial class ProjectionRunner(
     public const int BlockRulesWarningDevices = 10_000;
 
     private readonly ProvisioningOptions _provisioning = provisioningOptions.Value;
-    private readonly ReloadPacer _pacer = new(mosquittoOptions.Value.MaxReloadShare, clock);
+    private readonly ReloadPacer _pacer = new(target.Value.MaxReloadShare, clock);
     private bool _warnedOfBlocks;
     private readonly Backoff _afterFailure = new(TimeSpan.FromMilliseconds(200), provisioningOptions.Value.MaxBackoff);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!mosquittoOptions.Value.ManagesTopics)
+        if (!target.Value.ManagesTopics)
         {
             Log.TopicsUnrestricted(logger);
         }
@@ -81,7 +81,7 @@ public sealed partial class ProjectionRunner(
             metrics.ProjectionRewritten(cycle.Broker.Name, outcome.Elapsed, outcome.Stall);
         }
 
-        if (outcome.FullRead && !_warnedOfBlocks && mosquittoOptions.Value.ManagesTopics && topicRules.BlockRules.Count > 0 && outcome.Devices > BlockRulesWarningDevices)
+        if (outcome.FullRead && !_warnedOfBlocks && target.Value.ManagesTopics && topicRules.BlockRules.Count > 0 && outcome.Devices > BlockRulesWarningDevices)
         {
             _warnedOfBlocks = true;
             Log.BlockRulesAtScale(logger, outcome.Devices, string.Join("; ", topicRules.BlockRules.Select(r => $"{r.Access} {r.Template}")));

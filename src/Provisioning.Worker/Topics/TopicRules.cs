@@ -32,15 +32,16 @@ public sealed class TopicRules : Provisioning.Worker.Devices.IDeviceTopics
     public IReadOnlyList<TopicRule> BlockRules { get; }
 
     /// <summary>
-    /// What devices are told of their topics under <paramref name="mosquitto"/>: the configured rules when the worker
-    /// enforces them (<c>Mosquitto:AclFile</c> set), else nothing. The worker and the <c>devices</c> command both ask here.
+    /// What devices are told of their topics: the configured rules when the broker enforces them (<c>Mosquitto:AclFile</c>
+    /// set in <paramref name="target"/>), else nothing. The worker and the <c>devices</c> command both ask here.
     /// </summary>
-    /// <param name="mosquitto">the options.</param>
-    /// <param name="parsed">the rules already parsed from them (the worker's singleton); parsed here when not given.</param>
-    public static Provisioning.Worker.Devices.IDeviceTopics ToldToDevices(Configuration.MosquittoOptions mosquitto, Func<TopicRules>? parsed = null)
+    /// <param name="target">what the broker's projection targets: whether it writes an acl_file.</param>
+    /// <param name="rules">the rules from <c>Mosquitto:DeviceTopics</c> (the worker's singleton), asked for only when enforced.</param>
+    public static Provisioning.Worker.Devices.IDeviceTopics ToldToDevices(Configuration.BrokerTargetOptions target, Func<TopicRules> rules)
     {
-        ArgumentNullException.ThrowIfNull(mosquitto);
-        return mosquitto.ManagesTopics ? parsed?.Invoke() ?? Parse(mosquitto.EffectiveDeviceTopics) : new Provisioning.Worker.Devices.NoDeviceTopics();
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(rules);
+        return target.ManagesTopics ? rules() : new Provisioning.Worker.Devices.NoDeviceTopics();
     }
 
     /// <summary>The rules from templates that <see cref="Problems"/> found valid.</summary>

@@ -107,7 +107,7 @@ public sealed class FrozenBrokerReloaderTests
     }
 
     private static MosquittoReloader Reloader(MosquittoBroker broker, TimeSpan reloadTimeout) => new(
-        Options.Create(new MosquittoOptions { PasswdFile = broker.PasswdFile, PidFile = broker.PidFile, BrokerHost = "127.0.0.1", BrokerPort = broker.Port, ReloadTimeout = reloadTimeout }),
+        Options.Create(new BrokerTargetOptions { PasswdFile = broker.PasswdFile, PidFile = broker.PidFile, ProbeHost = "127.0.0.1", ProbePort = broker.Port, ReloadTimeout = reloadTimeout }),
         TimeProvider.System,
         NullLogger<MosquittoReloader>.Instance);
 }

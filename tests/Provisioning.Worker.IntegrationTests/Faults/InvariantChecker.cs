@@ -275,7 +275,7 @@ public static class InvariantChecker
         world.ModeWatcher.CheckNow();
         problems.AddRange(world.ModeWatcher.Violations);
         var mode = OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(world.Broker.PasswdFile);
-        if (!Configuration.MosquittoOptions.IsStrictEnough(mode))
+        if (!Configuration.BrokerTargetOptions.IsStrictEnough(mode))
         {
             problems.Add($"the passwd file's mode is {Convert.ToString((int)mode, 8)}");
         }

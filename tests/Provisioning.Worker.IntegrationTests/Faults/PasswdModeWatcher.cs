@@ -85,7 +85,7 @@ public sealed class PasswdModeWatcher : IDisposable
         }
 
         Interlocked.Increment(ref _checks);
-        if (!MosquittoOptions.IsStrictEnough(mode))
+        if (!BrokerTargetOptions.IsStrictEnough(mode))
         {
             Record($"the passwd file had mode {Convert.ToString((int)mode, 8)} (looser than 0640)");
         }

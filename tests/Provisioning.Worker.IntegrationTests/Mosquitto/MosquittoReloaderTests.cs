@@ -22,7 +22,7 @@ public sealed class MosquittoReloaderTests : IDisposable
             var pidFile = Path.Combine(_directory, "mosquitto.pid");
             await File.WriteAllTextAsync(pidFile, $"{starting.Id}\n");
             var reloader = new MosquittoReloader(
-                Options.Create(new MosquittoOptions { PasswdFile = Path.Combine(_directory, "passwd"), PidFile = pidFile, BrokerHost = "127.0.0.1", BrokerPort = 1, ReloadTimeout = TimeSpan.FromSeconds(1) }),
+                Options.Create(new BrokerTargetOptions { PasswdFile = Path.Combine(_directory, "passwd"), PidFile = pidFile, ProbeHost = "127.0.0.1", ProbePort = 1, ReloadTimeout = TimeSpan.FromSeconds(1) }),
                 TimeProvider.System,
                 NullLogger<MosquittoReloader>.Instance);
 
@@ -47,7 +47,7 @@ public sealed class MosquittoReloaderTests : IDisposable
         await using var broker = await MosquittoBroker.StartAsync();
         var reloadTimeout = TimeSpan.FromSeconds(20);
         var reloader = new MosquittoReloader(
-            Options.Create(new MosquittoOptions { PasswdFile = broker.PasswdFile, PidFile = broker.PidFile, BrokerHost = "127.0.0.1", BrokerPort = FreePort.Next(), ReloadTimeout = reloadTimeout }),
+            Options.Create(new BrokerTargetOptions { PasswdFile = broker.PasswdFile, PidFile = broker.PidFile, ProbeHost = "127.0.0.1", ProbePort = FreePort.Next(), ReloadTimeout = reloadTimeout }),
             TimeProvider.System,
             NullLogger<MosquittoReloader>.Instance);
         var clock = Stopwatch.StartNew();

@@ -201,7 +201,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         services.AddSingleton<ReplySecrets>();
         services.AddSingleton<DeviceChangeSignal>();
         services.AddSingleton<CredentialReissue>();
-        services.AddSingleton(new Brokers.BrokerFleet(new BrokersOptions(), new MosquittoOptions()));
+        services.AddSingleton(new Brokers.BrokerFleet(new BrokersOptions(), new DeviceCredentialOptions()));
         services.Configure<ProvisioningOptions>(options =>
         {
             options.OutboxLease = lease ?? _lease;

@@ -6,7 +6,7 @@ namespace Provisioning.Worker.Tests.Brokers;
 
 public class BrokerFleetTests
 {
-    private static readonly MosquittoOptions _localBroker = new() { BrokerHost = "mqtt.local", BrokerPort = 8883 };
+    private static readonly DeviceCredentialOptions _localBroker = new() { BrokerHost = "mqtt.local", BrokerPort = 8883 };
 
     [Fact]
     public void Without_groups_the_fleet_is_one_group_named_default_at_the_local_brokers_endpoint()

@@ -223,25 +223,25 @@ public sealed class FleetOptionsValidatorTests : IDisposable
     public void A_central_worker_needs_no_passwd_file_pid_file_or_broker_host()
     {
         // Given a Mosquitto section with none of them
-        var options = new MosquittoOptions();
+        var options = new MosquittoSection();
 
         // When
-        var central = new MosquittoOptionsValidator(WorkerRole.Central).Validate(null, options);
-        var standalone = new MosquittoOptionsValidator(WorkerRole.Standalone).Validate(null, options);
+        var central = options.Validate(WorkerRole.Central);
+        var standalone = options.Validate(WorkerRole.Standalone);
 
         // Then the same section stops a standalone worker
         Assert.True(central.Succeeded, central.FailureMessage);
-        Assert.True(standalone.Failed);
+        Assert.False(standalone.Succeeded);
     }
 
     [Fact]
     public void A_central_worker_still_refuses_what_it_uses_itself()
     {
         // Given
-        var options = new MosquittoOptions { DeviceTopics = ["readonly devices/{deviceId}"] };
+        var options = new DeviceCredentialOptions { DeviceTopics = ["readonly devices/{deviceId}"] };
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Central).Validate(null, options);
+        var result = new DeviceCredentialOptionsValidator(WorkerRole.Central).Validate(null, options);
 
         // Then
         Assert.True(result.Failed);
@@ -255,28 +255,28 @@ public sealed class FleetOptionsValidatorTests : IDisposable
         var options = ValidAgentMosquitto();
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Agent).Validate(null, options);
+        var result = options.Validate(WorkerRole.Agent);
 
         // Then
         Assert.True(result.Succeeded, result.FailureMessage);
     }
 
     [Theory]
-    [InlineData(nameof(MosquittoOptions.PasswdFile), "Mosquitto:PasswdFile is required")]
-    [InlineData(nameof(MosquittoOptions.PidFile), "Mosquitto:PidFile is required")]
-    [InlineData(nameof(MosquittoOptions.AclFile), "Mosquitto:AclFile is required for an agent")]
-    [InlineData(nameof(MosquittoOptions.ProbeHost), "Mosquitto:ProbeHost is required for an agent")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFile), "Mosquitto:PasswdFile is required")]
+    [InlineData(nameof(BrokerTargetOptions.PidFile), "Mosquitto:PidFile is required")]
+    [InlineData(nameof(BrokerTargetOptions.AclFile), "Mosquitto:AclFile is required for an agent")]
+    [InlineData(nameof(BrokerTargetOptions.ProbeHost), "Mosquitto:ProbeHost is required for an agent")]
     public void An_agent_without_one_of_its_keys_is_refused_naming_it(string property, string expected)
     {
         // Given
         var options = ValidAgentMosquitto();
-        typeof(MosquittoOptions).GetProperty(property)!.SetValue(options, string.Empty);
+        options.Set(property, string.Empty);
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Agent).Validate(null, options);
+        var result = options.Validate(WorkerRole.Agent);
 
         // Then
-        Assert.True(result.Failed);
+        Assert.False(result.Succeeded);
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("Mosquitto:BrokerHost", result.FailureMessage, StringComparison.Ordinal);
     }
@@ -284,39 +284,64 @@ public sealed class FleetOptionsValidatorTests : IDisposable
     [Fact]
     public void An_agent_probes_the_broker_host_when_no_probe_host_is_set()
     {
-        // Given
-        var options = ValidAgentMosquitto();
-        options.ProbeHost = string.Empty;
-        options.BrokerHost = "127.0.0.1";
+        // Given Mosquitto:BrokerHost and BrokerPort, no ProbeHost or ProbePort, bound as the worker binds them
+        using var provider = Services(
+            WorkerRole.Agent,
+            ("Mosquitto:PasswdFile", Path.Combine(_root.FullName, "passwd")),
+            ("Mosquitto:AclFile", Path.Combine(_root.FullName, "acl")),
+            ("Mosquitto:PidFile", "/run/mosquitto/mosquitto.pid"),
+            ("Mosquitto:BrokerHost", "127.0.0.1"),
+            ("Mosquitto:BrokerPort", "1884"));
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Agent).Validate(null, options);
+        var target = provider.GetRequiredService<IOptions<BrokerTargetOptions>>().Value;
+        var told = provider.GetRequiredService<IOptions<DeviceCredentialOptions>>().Value;
+
+        // Then the probe goes where devices are told to connect
+        Assert.Equal(("127.0.0.1", 1884), (target.EffectiveProbeHost, target.EffectiveProbePort));
+        Assert.Equal(("127.0.0.1", 1884), (told.BrokerHost, told.BrokerPort));
+    }
+
+    [Fact]
+    public void A_probe_host_and_port_win_over_the_broker_host_and_port()
+    {
+        // Given
+        using var provider = Services(
+            WorkerRole.Agent,
+            ("Mosquitto:PasswdFile", Path.Combine(_root.FullName, "passwd")),
+            ("Mosquitto:AclFile", Path.Combine(_root.FullName, "acl")),
+            ("Mosquitto:PidFile", "/run/mosquitto/mosquitto.pid"),
+            ("Mosquitto:BrokerHost", "mqtt.example.com"),
+            ("Mosquitto:ProbeHost", "127.0.0.1"),
+            ("Mosquitto:ProbePort", "1884"));
+
+        // When
+        var target = provider.GetRequiredService<IOptions<BrokerTargetOptions>>().Value;
 
         // Then
-        Assert.True(result.Succeeded, result.FailureMessage);
+        Assert.Equal(("127.0.0.1", 1884), (target.EffectiveProbeHost, target.EffectiveProbePort));
     }
 
     [Theory]
-    [InlineData(nameof(MosquittoOptions.PasswdFile), "Mosquitto:PasswdFile is required")]
-    [InlineData(nameof(MosquittoOptions.PidFile), "Mosquitto:PidFile is required")]
-    [InlineData(nameof(MosquittoOptions.BrokerHost), "Mosquitto:BrokerHost is required")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFile), "Mosquitto:PasswdFile is required")]
+    [InlineData(nameof(BrokerTargetOptions.PidFile), "Mosquitto:PidFile is required")]
+    [InlineData(nameof(DeviceCredentialOptions.BrokerHost), "Mosquitto:BrokerHost is required")]
     public void A_standalone_worker_still_needs_its_files_and_broker_host(string property, string expected)
     {
         // Given
-        var options = new MosquittoOptions
+        var options = new MosquittoSection
         {
-            PasswdFile = Path.Combine(_root.FullName, "passwd"),
-            PidFile = "/run/mosquitto/mosquitto.pid",
-            BrokerHost = "mqtt.example.com",
+            Target = new() { PasswdFile = Path.Combine(_root.FullName, "passwd"), PidFile = "/run/mosquitto/mosquitto.pid" },
+            Credentials = new() { BrokerHost = "mqtt.example.com" },
         };
-        Assert.True(new MosquittoOptionsValidator(WorkerRole.Standalone).Validate(null, options).Succeeded);
-        typeof(MosquittoOptions).GetProperty(property)!.SetValue(options, string.Empty);
+        Assert.True(options.Validate(WorkerRole.Standalone).Succeeded);
+        options.Set(property, string.Empty);
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Standalone).Validate(null, options);
+        var result = options.Validate(WorkerRole.Standalone);
 
         // Then
-        Assert.True(result.Failed);
+        Assert.False(result.Succeeded);
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
 
@@ -324,15 +349,14 @@ public sealed class FleetOptionsValidatorTests : IDisposable
     public void A_standalone_worker_does_not_need_an_acl_file()
     {
         // Given
-        var options = new MosquittoOptions
+        var options = new MosquittoSection
         {
-            PasswdFile = Path.Combine(_root.FullName, "passwd"),
-            PidFile = "/run/mosquitto/mosquitto.pid",
-            BrokerHost = "mqtt.example.com",
+            Target = new() { PasswdFile = Path.Combine(_root.FullName, "passwd"), PidFile = "/run/mosquitto/mosquitto.pid" },
+            Credentials = new() { BrokerHost = "mqtt.example.com" },
         };
 
         // When
-        var result = new MosquittoOptionsValidator(WorkerRole.Standalone).Validate(null, options);
+        var result = options.Validate(WorkerRole.Standalone);
 
         // Then
         Assert.True(result.Succeeded, result.FailureMessage);
@@ -404,21 +428,27 @@ public sealed class FleetOptionsValidatorTests : IDisposable
         using var standalone = Services(WorkerRole.Standalone);
 
         // When
-        var thrown = Assert.Throws<OptionsValidationException>(() => standalone.GetRequiredService<IOptions<MosquittoOptions>>().Value);
+        var target = Assert.Throws<OptionsValidationException>(() => standalone.GetRequiredService<IOptions<BrokerTargetOptions>>().Value);
+        var told = Assert.Throws<OptionsValidationException>(() => standalone.GetRequiredService<IOptions<DeviceCredentialOptions>>().Value);
 
         // Then
-        Assert.NotNull(central.GetRequiredService<IOptions<MosquittoOptions>>().Value);
-        Assert.Contains("Mosquitto:PasswdFile is required", thrown.Message, StringComparison.Ordinal);
+        Assert.NotNull(central.GetRequiredService<IOptions<BrokerTargetOptions>>().Value);
+        Assert.NotNull(central.GetRequiredService<IOptions<DeviceCredentialOptions>>().Value);
+        Assert.Contains("Mosquitto:PasswdFile is required", target.Message, StringComparison.Ordinal);
+        Assert.Contains("Mosquitto:BrokerHost is required", told.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _root.Delete(recursive: true);
 
-    private MosquittoOptions ValidAgentMosquitto() => new()
+    private MosquittoSection ValidAgentMosquitto() => new()
     {
-        PasswdFile = Path.Combine(_root.FullName, "passwd"),
-        AclFile = Path.Combine(_root.FullName, "acl"),
-        PidFile = "/run/mosquitto/mosquitto.pid",
-        ProbeHost = "127.0.0.1",
+        Target = new()
+        {
+            PasswdFile = Path.Combine(_root.FullName, "passwd"),
+            AclFile = Path.Combine(_root.FullName, "acl"),
+            PidFile = "/run/mosquitto/mosquitto.pid",
+            ProbeHost = "127.0.0.1",
+        },
     };
 
     private static BrokersOptions Fleet(params (string Group, string Host, int Port)[] groups)

@@ -1,36 +1,40 @@
 using Provisioning.Worker.Configuration;
+using Provisioning.Worker.Hosting;
 
 namespace Provisioning.Worker.Tests.Configuration;
 
 public class OptionsValidationTests
 {
-    private static MosquittoOptions ValidMosquitto() => new()
+    private static MosquittoSection ValidMosquitto() => new()
     {
-        PasswdFile = Path.Combine(Path.GetTempPath(), "passwd"),
-        PidFile = "/run/mosquitto/mosquitto.pid",
-        BrokerHost = "mqtt.example.com",
+        Target = new()
+        {
+            PasswdFile = Path.Combine(Path.GetTempPath(), "passwd"),
+            PidFile = "/run/mosquitto/mosquitto.pid",
+        },
+        Credentials = new() { BrokerHost = "mqtt.example.com" },
     };
 
     [Fact]
     public void Valid_mosquitto_options_pass() =>
-        Assert.True(new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, ValidMosquitto()).Succeeded);
+        Assert.True(ValidMosquitto().Validate(WorkerRole.Standalone).Succeeded);
 
     [Theory]
-    [InlineData(nameof(MosquittoOptions.PasswdFile), "", "Mosquitto:PasswdFile is required")]
-    [InlineData(nameof(MosquittoOptions.PasswdFile), "/no/such/dir/passwd", "Mosquitto:PasswdFile is '/no/such/dir/passwd'")]
-    [InlineData(nameof(MosquittoOptions.PidFile), "", "Mosquitto:PidFile is required")]
-    [InlineData(nameof(MosquittoOptions.BrokerHost), " ", "Mosquitto:BrokerHost is required")]
-    [InlineData(nameof(MosquittoOptions.PasswdFileMode), "0644", "Mosquitto:PasswdFileMode is '0644'")]
-    [InlineData(nameof(MosquittoOptions.PasswdFileMode), "rw-r", "Mosquitto:PasswdFileMode is 'rw-r'")]
-    [InlineData(nameof(MosquittoOptions.ProbeUsername), "a.b", "Mosquitto:ProbeUsername is 'a.b'")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFile), "", "Mosquitto:PasswdFile is required")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFile), "/no/such/dir/passwd", "Mosquitto:PasswdFile is '/no/such/dir/passwd'")]
+    [InlineData(nameof(BrokerTargetOptions.PidFile), "", "Mosquitto:PidFile is required")]
+    [InlineData(nameof(DeviceCredentialOptions.BrokerHost), " ", "Mosquitto:BrokerHost is required")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFileMode), "0644", "Mosquitto:PasswdFileMode is '0644'")]
+    [InlineData(nameof(BrokerTargetOptions.PasswdFileMode), "rw-r", "Mosquitto:PasswdFileMode is 'rw-r'")]
+    [InlineData(nameof(BrokerTargetOptions.ProbeUsername), "a.b", "Mosquitto:ProbeUsername is 'a.b'")]
     public void Invalid_mosquitto_options_name_the_key_and_the_value(string property, string value, string expected)
     {
         var options = ValidMosquitto();
-        typeof(MosquittoOptions).GetProperty(property)!.SetValue(options, value);
+        options.Set(property, value);
 
-        var result = new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options);
+        var result = options.Validate(WorkerRole.Standalone);
 
-        Assert.True(result.Failed);
+        Assert.False(result.Succeeded);
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
 
@@ -42,16 +46,16 @@ public class OptionsValidationTests
     public void Invalid_device_topic_rules_name_the_key(string rule, string expected)
     {
         var options = ValidMosquitto();
-        options.AclFile = Path.Combine(Path.GetTempPath(), "acl");
-        options.DeviceTopics = ["read devices/{tenantId}/{deviceId}/cmd", rule];
+        options.Target.AclFile = Path.Combine(Path.GetTempPath(), "acl");
+        options.Credentials.DeviceTopics = ["read devices/{tenantId}/{deviceId}/cmd", rule];
 
-        Assert.Contains(expected, new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(expected, options.Validate(WorkerRole.Standalone).FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
     public void The_default_rule_applies_only_when_no_rule_is_configured()
     {
-        var options = ValidMosquitto();
+        var options = ValidMosquitto().Credentials;
         Assert.Equal(["readwrite devices/{tenantId}/{deviceId}/#"], options.EffectiveDeviceTopics);
 
         options.DeviceTopics = ["read a/{username}"];
@@ -64,9 +68,9 @@ public class OptionsValidationTests
     public void Broker_port_out_of_range_is_refused(int port, string expected)
     {
         var options = ValidMosquitto();
-        options.BrokerPort = port;
+        options.Credentials.BrokerPort = port;
 
-        Assert.Contains(expected, new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(expected, options.Validate(WorkerRole.Standalone).FailureMessage, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -77,7 +81,7 @@ public class OptionsValidationTests
     [InlineData("0644", false)]
     [InlineData("0641", false)]
     public void File_modes_must_be_0640_or_stricter(string mode, bool strictEnough) =>
-        Assert.Equal(strictEnough, MosquittoOptions.IsStrictEnough(MosquittoOptions.ParseFileMode(mode)!.Value));
+        Assert.Equal(strictEnough, BrokerTargetOptions.IsStrictEnough(BrokerTargetOptions.ParseFileMode(mode)!.Value));
 
     [Theory]
     [InlineData("", "RabbitMq:Uri is ''")]

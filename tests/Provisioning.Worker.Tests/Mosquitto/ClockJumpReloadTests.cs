@@ -100,12 +100,12 @@ public sealed class ClockJumpReloadTests : IDisposable
     {
         var pidFile = Path.Combine(_directory, "mosquitto.pid");
         await File.WriteAllTextAsync(pidFile, $"{_broker.Id}\n");
-        var options = new MosquittoOptions
+        var options = new BrokerTargetOptions
         {
             PasswdFile = Path.Combine(_directory, "passwd"),
             PidFile = pidFile,
-            BrokerHost = "127.0.0.1",
-            BrokerPort = ((IPEndPoint)_silent.LocalEndpoint).Port,
+            ProbeHost = "127.0.0.1",
+            ProbePort = ((IPEndPoint)_silent.LocalEndpoint).Port,
             ReloadTimeout = _reloadTimeout,
         };
         return new MosquittoReloader(Options.Create(options), clock, NullLogger<MosquittoReloader>.Instance);

@@ -2,8 +2,13 @@ using System.Globalization;
 
 namespace Provisioning.Worker.Configuration;
 
-/// <summary>The <c>Mosquitto</c> configuration section (docs/operations.md lists every key).</summary>
-public sealed class MosquittoOptions
+/// <summary>
+/// The half of the <c>Mosquitto</c> section that says what a broker's projection targets: its files, its pid, how the
+/// worker proves a reload, how often it may reload (docs/operations.md lists every key). The other half, what devices
+/// are told and how their credentials are made, is <see cref="DeviceCredentialOptions"/>; both are bound from the same
+/// section, so every key keeps its name.
+/// </summary>
+public sealed class BrokerTargetOptions
 {
     public const string SectionName = "Mosquitto";
 
@@ -13,24 +18,8 @@ public sealed class MosquittoOptions
     /// <summary>Mosquitto's pid file: the reload is a SIGHUP to that pid.</summary>
     public string PidFile { get; set; } = string.Empty;
 
-    /// <summary>The host devices are told to connect to.</summary>
-    public string BrokerHost { get; set; } = string.Empty;
-
-    /// <summary>The port devices are told to connect to.</summary>
-    public int BrokerPort { get; set; } = 1883;
-
     /// <summary>Octal mode of the passwd file, 0640 or stricter (no bits for others, no write for group).</summary>
     public string PasswdFileMode { get; set; } = "0640";
-
-    /// <summary>
-    /// PBKDF2 iterations of device (and probe) <c>$7$</c> hashes. 1: the passwords are 256-bit random secrets, so
-    /// stretching adds nothing against guessing, while Mosquitto re-verifies every session it holds at every reload
-    /// (docs/design.md, "Why device hashes have 1 iteration").
-    /// </summary>
-    public int HashIterations { get; set; } = 1;
-
-    /// <summary>PBKDF2 iterations of the hashes <c>passwd set</c> writes for operators' accounts, whose passwords people choose; 101 is mosquitto_passwd's default.</summary>
-    public int OperatorHashIterations { get; set; } = Mosquitto.MosquittoPasswordHash.DefaultIterations;
 
     /// <summary>
     /// The most of its time the broker may spend reloading under sustained load (0 &lt; share ≤ 1): after a reload that
@@ -44,11 +33,25 @@ public sealed class MosquittoOptions
     /// </summary>
     public string ProbeUsername { get; set; } = "provisioning-worker-probe";
 
-    /// <summary>Where the worker reaches the broker for that check; empty means <see cref="BrokerHost"/>.</summary>
+    /// <summary>Where the worker reaches the broker for that check; empty means <c>Mosquitto:BrokerHost</c> (<see cref="EffectiveProbeHost"/>).</summary>
     public string ProbeHost { get; set; } = string.Empty;
 
-    /// <summary>Port for that check; 0 means <see cref="BrokerPort"/>.</summary>
+    /// <summary>Port for that check; 0 means <c>Mosquitto:BrokerPort</c> (<see cref="EffectiveProbePort"/>).</summary>
     public int ProbePort { get; set; }
+
+    // The probe's fallback. Mosquitto:BrokerHost/BrokerPort are what devices are told (DeviceCredentialOptions owns and
+    // validates them); by default the worker reaches its broker where devices do. They are bound here a second time,
+    // from the same keys under names that say what this class uses them for, rather than copied in by a PostConfigure:
+    // so the fallback holds however these options are made (the worker's DI, an operator command, a test's
+    // initializer), and the probe never reads DeviceCredentialOptions.
+
+    /// <summary><c>Mosquitto:BrokerHost</c>, read here only as where the probe goes when <see cref="ProbeHost"/> is empty.</summary>
+    [ConfigurationKeyName(nameof(DeviceCredentialOptions.BrokerHost))]
+    public string FallbackProbeHost { get; set; } = string.Empty;
+
+    /// <summary><c>Mosquitto:BrokerPort</c>, read here only as the probe's port when <see cref="ProbePort"/> is 0.</summary>
+    [ConfigurationKeyName(nameof(DeviceCredentialOptions.BrokerPort))]
+    public int FallbackProbePort { get; set; } = 1883;
 
     /// <summary>
     /// The <c>acl_file</c> Mosquitto reads; the worker owns the device blocks in it. Empty: topic access is not
@@ -56,24 +59,14 @@ public sealed class MosquittoOptions
     /// </summary>
     public string AclFile { get; set; } = string.Empty;
 
-    /// <summary>
-    /// The rules every device gets, <c>&lt;access&gt; &lt;filter&gt;</c> with <c>{tenantId}</c>, <c>{deviceId}</c>,
-    /// <c>{username}</c>. Empty here: the configuration binder appends to a list, so the default is applied in
-    /// <see cref="EffectiveDeviceTopics"/> only when nothing was bound.
-    /// </summary>
-    public List<string> DeviceTopics { get; set; } = [];
-
     /// <summary>How long the broker may take to pick up a new file after the SIGHUP.</summary>
     public TimeSpan ReloadTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public bool ManagesTopics => !string.IsNullOrWhiteSpace(AclFile);
 
-    /// <summary>The configured rules, or the single default rule when none is configured.</summary>
-    public IReadOnlyList<string> EffectiveDeviceTopics => DeviceTopics.Count == 0 ? [Topics.TopicRules.DefaultRule] : DeviceTopics;
+    public string EffectiveProbeHost => string.IsNullOrWhiteSpace(ProbeHost) ? FallbackProbeHost : ProbeHost;
 
-    public string EffectiveProbeHost => string.IsNullOrWhiteSpace(ProbeHost) ? BrokerHost : ProbeHost;
-
-    public int EffectiveProbePort => ProbePort == 0 ? BrokerPort : ProbePort;
+    public int EffectiveProbePort => ProbePort == 0 ? FallbackProbePort : ProbePort;
 
     /// <summary>The mode as a <see cref="UnixFileMode"/>; only meaningful once validated.</summary>
     public UnixFileMode FileMode => ParseFileMode(PasswdFileMode) ?? (UnixFileMode)0b110_100_000;
