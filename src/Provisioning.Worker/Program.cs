@@ -29,6 +29,10 @@ try
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
     builder.AddProvisioningWorker(WorkerRoles.Of(builder.Configuration, agent: start.Kind == StartKind.Agent));
     var app = builder.Build();
+
+    // Every ValidateOnStart class at once, before the host builds its hosted services: the first of those to read an
+    // invalid class would stop the start with that class's failures alone, and the Mosquitto section is two classes.
+    app.Services.GetService<IStartupValidator>()?.Validate();
     app.MapProvisioningEndpoints();
     await app.RunAsync();
     return 0;
