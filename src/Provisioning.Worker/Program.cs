@@ -27,7 +27,7 @@ try
 {
     // appsettings.json sits beside the binary; the worker must find it whatever directory it is started from.
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    builder.AddProvisioningWorker();
+    builder.AddProvisioningWorker(WorkerRoles.Of(builder.Configuration, agent: start.Kind == StartKind.Agent));
     var app = builder.Build();
     app.MapProvisioningEndpoints();
     await app.RunAsync();

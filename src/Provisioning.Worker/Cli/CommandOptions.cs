@@ -15,7 +15,7 @@ internal static class CommandOptions
     public static T Read<T>(IConfiguration configuration, Action<T>? adjust = null)
         where T : class
     {
-        var services = new ServiceCollection().AddSingleton(configuration).AddProvisioningOptions();
+        var services = new ServiceCollection().AddSingleton(configuration).AddProvisioningOptions(WorkerRoles.OfOperatorCommand(configuration));
         if (adjust is not null)
         {
             // Post-configuration runs before validation: an override is validated like the configured value.

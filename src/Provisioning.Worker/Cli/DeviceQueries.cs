@@ -31,7 +31,7 @@ internal sealed class DeviceQueries(IConfiguration configuration, TextWriter std
                         .OrderBy(o => o.Id)
                         .Select(o => new PendingReplyRecord(o.Id, o.MessageType, o.CreatedAt, o.AwaitsBroker, o.Attempts, o.NextAttemptAt, o.LastError))
                         .ToListAsync(token);
-                    return DeviceReport.Of(record, await DevicesCommand.CheckpointAsync(db, token), replies, DevicesCommand.TopicsOf(record, configuration));
+                    return DeviceReport.Of(record, await DevicesCommand.CheckpointOfTenantAsync(db, tenantId, token), replies, DevicesCommand.TopicsOf(record, configuration));
                 },
                 ct);
 
@@ -90,7 +90,7 @@ internal sealed class DeviceQueries(IConfiguration configuration, TextWriter std
                             Pending = db.Outbox.Count(o => o.TenantId == d.TenantId && o.DeviceId == d.DeviceId),
                         })
                         .ToListAsync(token);
-                    var checkpoint = await DevicesCommand.CheckpointAsync(db, token);
+                    var checkpoint = await DevicesCommand.CheckpointOfTenantAsync(db, tenantId ?? string.Empty, token);
                     return (rows.Take(limit).Select(r => DeviceSummary.Of(r.Record, checkpoint, r.Pending)).ToList(), rows.Count > limit);
                 },
                 ct);

@@ -14,7 +14,7 @@ public sealed record DeviceRecord(
     DateTimeOffset UpdatedAt,
     long ChangedXid);
 
-/// <summary>The passwd projection's checkpoint (Projection/ProjectionCheckpoint.cs): every change below <see cref="AppliedXmin"/> is in the file the broker confirmed.</summary>
+/// <summary>A broker's checkpoint (Brokers/BrokerCheckpoint.cs), or the least of a group's: every change below <see cref="AppliedXmin"/> is in the files the broker confirmed.</summary>
 public sealed record CheckpointRecord(long AppliedXmin, int ActiveDevices, DateTimeOffset AppliedAt);
 
 /// <summary>An undelivered reply of the outbox: never its body nor its encrypted password.</summary>

@@ -5,10 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Provisioning.Contracts;
+using Provisioning.Worker.Brokers;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Persistence;
-using Provisioning.Worker.Projection;
 using Provisioning.Worker.Topics;
 
 namespace Provisioning.Worker.Cli;
@@ -111,9 +111,27 @@ public static class DevicesCommand
     internal static IQueryable<DeviceRecord> Records(IQueryable<Device> devices) =>
         devices.Select(d => new DeviceRecord(d.TenantId, d.DeviceId, d.Username, d.Status, d.RegisteredAt, d.DeletedAt, d.UpdatedAt, d.ChangedXid));
 
-    internal static Task<CheckpointRecord?> CheckpointAsync(ProvisioningDbContext db, CancellationToken ct) =>
-        db.ProjectionCheckpoints
-            .Where(c => c.Id == ProjectionCheckpoint.SingletonId)
-            .Select(c => new CheckpointRecord(c.AppliedXmin, c.ActiveDevices, c.AppliedAt))
+    /// <summary>
+    /// The checkpoint every broker of the tenant's group (every group: <paramref name="tenantId"/> empty) has reached,
+    /// brokers taken out by an operator left aside: the least xmin among theirs (Brokers/BrokerCheckpoint.cs).
+    /// </summary>
+    internal static Task<CheckpointRecord?> CheckpointOfTenantAsync(ProvisioningDbContext db, string tenantId, CancellationToken ct) =>
+        db.Database.SqlQuery<CheckpointRecord>(
+            $"""
+            SELECT min(pg_snapshot_xmin(b.applied_snapshot)::text::bigint) AS "AppliedXmin", min(b.active_devices) AS "ActiveDevices", min(b.applied_at) AS "AppliedAt"
+            FROM brokers b
+            WHERE b.applied_snapshot IS NOT NULL AND NOT b.taken_out
+              AND ({tenantId} = '' OR b.group_name = coalesce((SELECT p.group_name FROM tenant_placements p WHERE p.tenant_id = {tenantId}), {BrokerGroups.Default}))
+            HAVING count(*) > 0
+            """)
+            .SingleOrDefaultAsync(ct);
+
+    /// <summary>The checkpoint of one broker (<c>passwd verify</c> beside it: <c>Agent:Broker</c>).</summary>
+    internal static Task<CheckpointRecord?> CheckpointOfBrokerAsync(ProvisioningDbContext db, string broker, CancellationToken ct) =>
+        db.Database.SqlQuery<CheckpointRecord>(
+            $"""
+            SELECT pg_snapshot_xmin(applied_snapshot)::text::bigint AS "AppliedXmin", active_devices AS "ActiveDevices", applied_at AS "AppliedAt"
+            FROM brokers WHERE name = {broker} AND applied_snapshot IS NOT NULL
+            """)
             .SingleOrDefaultAsync(ct);
 }

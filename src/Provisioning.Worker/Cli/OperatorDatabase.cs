@@ -51,14 +51,25 @@ internal sealed class OperatorDatabase : IAsyncDisposable
 
     /// <summary>Runs <paramref name="read"/> in one read-only REPEATABLE READ transaction: device, checkpoint and outbox seen at one instant.</summary>
     /// <exception cref="DatabaseUnavailableException">unreachable, refused, no worker schema, or no answer within the timeout.</exception>
-    public async Task<T> ReadAsync<T>(Func<ProvisioningDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    public Task<T> ReadAsync<T>(Func<ProvisioningDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        RunAsync(read, readOnly: true, cancellationToken);
+
+    /// <summary>Runs <paramref name="write"/> in one REPEATABLE READ transaction (<c>brokers out|in</c>); failures as <see cref="ReadAsync{T}"/>.</summary>
+    public Task<T> WriteAsync<T>(Func<ProvisioningDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken) =>
+        RunAsync(write, readOnly: false, cancellationToken);
+
+    private async Task<T> RunAsync<T>(Func<ProvisioningDbContext, CancellationToken, Task<T>> work, bool readOnly, CancellationToken cancellationToken)
     {
         try
         {
             await ConnectAsync(cancellationToken);
             await using var transaction = await _db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
-            await _db.Database.ExecuteSqlRawAsync("SET TRANSACTION READ ONLY", cancellationToken);
-            var result = await read(_db, cancellationToken);
+            if (readOnly)
+            {
+                await _db.Database.ExecuteSqlRawAsync("SET TRANSACTION READ ONLY", cancellationToken);
+            }
+
+            var result = await work(_db, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return result;
         }

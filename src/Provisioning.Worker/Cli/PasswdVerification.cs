@@ -50,7 +50,8 @@ internal static class PasswdVerification
 
             // The checkpoint, then the file, then the rows: the file holds at least every change below that checkpoint's
             // xmin, so whatever else differs is marked unconfirmed rather than blamed on the file.
-            var checkpoint = await database.ReadAsync(DevicesCommand.CheckpointAsync, ct);
+            var broker = configuration.GetSection(AgentOptions.SectionName).Get<AgentOptions>()?.Broker ?? Brokers.BrokerGroups.DefaultBroker;
+            var checkpoint = await database.ReadAsync((db, token) => DevicesCommand.CheckpointOfBrokerAsync(db, broker, token), ct);
             var file = await ReadFileAsync(mosquitto.PasswdFile, ct);
             var drift = new PasswdDrift(file, checkpoint?.AppliedXmin, mosquitto.HashIterations);
             var acl = mosquitto.ManagesTopics

@@ -8,6 +8,9 @@ public enum StartKind
     /// <summary>Run the worker host with <see cref="StartRequest.Arguments"/> as its arguments.</summary>
     Worker,
 
+    /// <summary>Run the worker host as a broker agent (<c>agent</c>), with <see cref="StartRequest.Arguments"/> as its arguments.</summary>
+    Agent,
+
     /// <summary>Run <see cref="StartRequest.Command"/> with <see cref="StartRequest.Arguments"/>.</summary>
     OperatorCommand,
 
@@ -32,12 +35,16 @@ public static class StartCommandLine
 
     public const string RunWord = "run";
 
+    public const string AgentWord = "agent";
+
     public const string Usage =
         """
         usage: Provisioning.Worker [run] [--Key=Value | --Key Value]...   run the worker (host arguments override configuration)
+               Provisioning.Worker agent [--Key=Value | --Key Value]...   keep one broker of a fleet (Agent__Broker, Agent__Group; docs/fleet.md)
                Provisioning.Worker devices show <tenant> <device> | list [--tenant <t>] [--status active|deleted] [--limit <n>]   [--json]
                Provisioning.Worker passwd set|delete|check|list|verify ...
                Provisioning.Worker dead-letters list|replay|purge --queue <q> ...
+               Provisioning.Worker brokers list | out <name> | in <name>   [--json]
                Provisioning.Worker help
         Each command reads the worker's configuration (appsettings.json beside the binary, then the environment) and takes --help.
         """;
@@ -47,6 +54,7 @@ public static class StartCommandLine
         ["devices"] = DevicesCommand.RunAsync,
         ["passwd"] = PasswdCommand.RunAsync,
         ["dead-letters"] = DeadLettersCommand.RunAsync,
+        ["brokers"] = BrokersCommand.RunAsync,
     };
 
     public static StartRequest Parse(string[] args)
@@ -66,6 +74,7 @@ public static class StartCommandLine
         return first switch
         {
             RunWord => new StartRequest(StartKind.Worker, args[1..], first),
+            AgentWord => new StartRequest(StartKind.Agent, args[1..], first),
             "help" or "--help" or "-h" or "-?" => new StartRequest(StartKind.Help, args[1..], first),
             _ when IsHostArgument(first) => new StartRequest(StartKind.Worker, args),
             _ => new StartRequest(StartKind.UnknownWord, args[1..], first),

@@ -4,13 +4,18 @@ using Npgsql;
 namespace Provisioning.Worker.Configuration;
 
 /// <summary>Checks that name the configuration key at fault, so an operator knows what to fix.</summary>
-internal sealed class MosquittoOptionsValidator : IValidateOptions<MosquittoOptions>
+/// <param name="role">A central worker keeps no broker: the file, pid and endpoint keys are then not its business.</param>
+internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IValidateOptions<MosquittoOptions>
 {
     public ValidateOptionsResult Validate(string? name, MosquittoOptions options)
     {
         var failures = new List<string>();
         const string S = MosquittoOptions.SectionName;
-        if (string.IsNullOrWhiteSpace(options.PasswdFile))
+        if (role == Hosting.WorkerRole.Central)
+        {
+            // Central: devices are told their group's endpoint (Brokers:Groups), agents keep the files.
+        }
+        else if (string.IsNullOrWhiteSpace(options.PasswdFile))
         {
             failures.Add($"{S}:PasswdFile is required (the password file Mosquitto reads).");
         }
@@ -19,14 +24,19 @@ internal sealed class MosquittoOptionsValidator : IValidateOptions<MosquittoOpti
             failures.Add($"{S}:PasswdFile is '{options.PasswdFile}', but its directory '{directory}' does not exist.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.PidFile))
+        if (role != Hosting.WorkerRole.Central && string.IsNullOrWhiteSpace(options.PidFile))
         {
             failures.Add($"{S}:PidFile is required (Mosquitto's pid file, for the reload signal).");
         }
 
-        if (string.IsNullOrWhiteSpace(options.BrokerHost))
+        if (role == Hosting.WorkerRole.Standalone && string.IsNullOrWhiteSpace(options.BrokerHost))
         {
             failures.Add($"{S}:BrokerHost is required (the host devices are told to connect to).");
+        }
+
+        if (role == Hosting.WorkerRole.Agent && string.IsNullOrWhiteSpace(options.EffectiveProbeHost))
+        {
+            failures.Add($"{S}:ProbeHost is required for an agent (where it reaches its own broker to prove a reload).");
         }
 
         if (options.BrokerPort is < 1 or > 65535)

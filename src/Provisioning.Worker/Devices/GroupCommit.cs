@@ -22,6 +22,8 @@ public sealed partial class GroupCommit(
     DeviceChangeSignal deviceChanges,
     DispatchWakeUp dispatchWakeUp,
     ReplySecrets secrets,
+    Brokers.BrokerFleet fleet,
+    Brokers.TenantPlacements placements,
     TimeProvider clock,
     ILogger<GroupCommit> logger) : BackgroundService
 {
@@ -29,7 +31,7 @@ public sealed partial class GroupCommit(
     public const int MaxBatch = 500;
 
     private readonly LifecycleTransaction _transaction = new(
-        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, secrets, clock);
+        new LifecycleRules(mosquitto.Value.BrokerHost, mosquitto.Value.BrokerPort), topics, mosquitto.Value.HashIterations, secrets, fleet, placements, clock);
 
     private readonly Channel<LifecycleRequest> _requests = Channel.CreateUnbounded<LifecycleRequest>(new UnboundedChannelOptions { SingleReader = true });
 

@@ -7,7 +7,7 @@ namespace Provisioning.Worker.Devices;
 /// No database, clock or hashing here: the caller loads and locks the states, makes the credentials, gives the time and
 /// saves what comes out (<see cref="LifecycleTransaction"/>).
 /// </summary>
-/// <param name="brokerHost">What devices are told to connect to.</param>
+/// <param name="brokerHost">What devices are told to connect to, unless their tenant's group says otherwise.</param>
 public sealed class LifecycleRules(string brokerHost, int brokerPort)
 {
     /// <summary>The rules for one event.</summary>
@@ -15,7 +15,8 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
     /// <param name="credential">The credential a registration issues; made beforehand, unused when the event is rejected.</param>
     /// <param name="topics">The device's topic permissions, told to it with the credential.</param>
     /// <param name="now">When the change is made: issuedAt, revokedAt.</param>
-    public LifecycleDecision Apply(Device? device, DeviceEvent e, NewCredential? credential, IReadOnlyList<TopicPermission> topics, DateTimeOffset now)
+    /// <param name="endpoint">Where the device connects: its tenant's broker group (Brokers/BrokerFleet.cs); null, the broker given to the constructor.</param>
+    public LifecycleDecision Apply(Device? device, DeviceEvent e, NewCredential? credential, IReadOnlyList<TopicPermission> topics, DateTimeOffset now, Configuration.BrokerEndpoint? endpoint = null)
     {
         if (DeviceIdentity.Problem("tenantId", e.TenantId) is { } tenantProblem)
         {
@@ -41,7 +42,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         var occurredAt = e.OccurredAt.ToUniversalTime();
         return e.Kind switch
         {
-            DeviceEventKind.Registered => Register(current, e, occurredAt, credential, topics, now),
+            DeviceEventKind.Registered => Register(current, e, occurredAt, credential, topics, now, endpoint),
             DeviceEventKind.Deleted => Delete(current, e, occurredAt, now),
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.Kind, "Unknown event kind."),
         };
@@ -54,13 +55,15 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
     /// <param name="newToInbox">The inbox keys the inbox had not seen (<see cref="DeviceStore.AddToInboxAsync"/>).</param>
     /// <param name="locked">The states of the devices of the events that take effect, well-formed ones only.</param>
     /// <param name="credentials">The credential of each registration that takes effect, by message id.</param>
+    /// <param name="endpoints">Where each tenant's devices connect; null or a tenant not in it: the broker given to the constructor.</param>
     public LifecycleBatchResult ApplyInArrivalOrder(
         IReadOnlyList<DeviceEvent> events,
         IReadOnlySet<InboxKey> newToInbox,
         IEnumerable<Device> locked,
         IReadOnlyDictionary<Guid, NewCredential> credentials,
         IDeviceTopics topics,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        IReadOnlyDictionary<string, Configuration.BrokerEndpoint>? endpoints = null)
     {
         var states = locked.ToDictionary(d => (d.TenantId, d.DeviceId));
         var changed = new List<(string, string)>();
@@ -85,7 +88,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
                 ? state
                 : throw new ArgumentException($"The device {key.TenantId}/{key.DeviceId} was not locked.", nameof(locked));
             var decision = e.Kind == DeviceEventKind.Registered
-                ? Apply(device, e, credentials[e.MessageId], topics.For(key.TenantId, key.DeviceId), now)
+                ? Apply(device, e, credentials[e.MessageId], topics.For(key.TenantId, key.DeviceId), now, endpoints?.GetValueOrDefault(key.TenantId))
                 : Apply(device, e, null, [], now);
             if (decision.NewState is { } newState)
             {
@@ -114,7 +117,7 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
         DeviceIdentity.IsValid(e.TenantId) && DeviceIdentity.IsValid(e.DeviceId) && e.CredentialKey?.Problem is null;
 
     private LifecycleDecision Register(
-        Device device, DeviceEvent e, DateTimeOffset occurredAt, NewCredential? credential, IReadOnlyList<TopicPermission> topics, DateTimeOffset now)
+        Device device, DeviceEvent e, DateTimeOffset occurredAt, NewCredential? credential, IReadOnlyList<TopicPermission> topics, DateTimeOffset now, Configuration.BrokerEndpoint? endpoint)
     {
         if (device.DeletedAt is { } deletedAt && occurredAt <= deletedAt)
         {
@@ -137,8 +140,8 @@ public sealed class LifecycleRules(string brokerHost, int brokerPort)
             DeviceId = device.DeviceId,
             Username = registered.Username,
             Password = credential.Password,
-            BrokerHost = brokerHost,
-            BrokerPort = brokerPort,
+            BrokerHost = endpoint?.Host ?? brokerHost,
+            BrokerPort = endpoint?.Port ?? brokerPort,
             IssuedAt = now,
             Topics = topics,
         };

@@ -12,7 +12,8 @@ namespace Provisioning.Worker.Devices;
 /// rules (<see cref="LifecycleRules"/>) decide, the new states and the replies are saved (<see cref="DeviceStore"/>).
 /// Four round trips whatever the batch size. A reply's password is never written in clear (<see cref="ReplySecrets"/>).
 /// </summary>
-internal sealed class LifecycleTransaction(LifecycleRules rules, IDeviceTopics topics, int hashIterations, ReplySecrets secrets, TimeProvider clock)
+internal sealed class LifecycleTransaction(
+    LifecycleRules rules, IDeviceTopics topics, int hashIterations, ReplySecrets secrets, Brokers.BrokerFleet fleet, Brokers.TenantPlacements placements, TimeProvider clock)
 {
     /// <returns>The outcome of each event, in order.</returns>
     public async Task<LifecycleOutcome[]> ApplyAsync(NpgsqlConnection connection, IReadOnlyList<DeviceEvent> events, CancellationToken cancellationToken)
@@ -31,6 +32,12 @@ internal sealed class LifecycleTransaction(LifecycleRules rules, IDeviceTopics t
 
         var effective = events.Where((_, i) => takesEffect[i]).Where(LifecycleRules.IsWellFormed).ToList();
         var devices = await store.CreateAndLockAsync(effective.Select(e => (e.TenantId!, e.DeviceId!)), now, cancellationToken);
+        var groups = await placements.GroupsOfAsync(
+            connection,
+            transaction,
+            effective.GroupBy(e => e.TenantId!, StringComparer.Ordinal).Select(g => (g.Key, g.Count(e => e.Kind == DeviceEventKind.Registered))).ToList(),
+            cancellationToken);
+        var endpoints = groups.ToDictionary(g => g.Key, g => fleet.EndpointOf(g.Value), StringComparer.Ordinal);
 
         // The time read again once the row locks are held: two batches (two instances) may start in one order and take
         // the locks in the other, and issuedAt/revokedAt must follow the order in which the credentials really changed.
@@ -41,21 +48,22 @@ internal sealed class LifecycleTransaction(LifecycleRules rules, IDeviceTopics t
         var credentials = registrations
             .Zip(NewCredential.CreateMany(registrations.Count, hashIterations))
             .ToDictionary(pair => pair.First.MessageId, pair => pair.Second);
-        var result = rules.ApplyInArrivalOrder(events, newToInbox, devices, credentials, topics, now);
+        var result = rules.ApplyInArrivalOrder(events, newToInbox, devices, credentials, topics, now, endpoints);
 
         var replies = events.Zip(result.Decisions)
             .Where(pair => pair.Second is not null)
-            .Select(pair => Reply(pair.First, pair.Second!, now))
+            .Select(pair => Reply(pair.First, pair.Second!, pair.First.TenantId is { } tenant ? groups.GetValueOrDefault(tenant) : null, now))
             .ToList();
         await store.SaveAsync(result.ChangedDevices, replies, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return result.Outcomes;
     }
 
-    private OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, DateTimeOffset now)
+    private OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, string? group, DateTimeOffset now)
     {
         var (reply, secret) = decision.Reply is CredentialsIssued issued ? secrets.Conceal(issued, cause.CredentialKey) : (decision.Reply, (byte[]?)null);
-        return OutboxRows.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
+        var row = OutboxRows.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
+        return group is null ? row : row.InGroup(group);
     }
 
     /// <summary>

@@ -11,4 +11,6 @@ public static class HealthCheckNames
     public const string PasswdFile = "passwd-file";
     public const string MosquittoReload = "mosquitto-reload";
     public const string Outbox = "outbox";
+    public const string BrokerGroups = "broker-groups";
+    public const string BrokerLag = "broker-lag";
 }

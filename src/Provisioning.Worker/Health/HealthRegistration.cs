@@ -11,8 +11,12 @@ namespace Provisioning.Worker.Health;
 
 public static class HealthRegistration
 {
-    /// <summary>The checks of <c>/health/ready</c>: RabbitMQ bus, PostgreSQL, passwd file, Mosquitto reload, outbox bounds.</summary>
-    public static IServiceCollection AddProvisioningHealthChecks(this IServiceCollection services)
+    /// <summary>
+    /// The checks of <c>/health/ready</c>: PostgreSQL; when consuming, the RabbitMQ bus and the outbox bounds; when
+    /// keeping a broker, its passwd file and reload; a central worker, a live broker in every group; an agent, its
+    /// broker's lag (what its load balancer asks).
+    /// </summary>
+    public static IServiceCollection AddProvisioningHealthChecks(this IServiceCollection services, Hosting.WorkerRole role)
     {
         services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HealthOptions>, HealthOptionsValidator>();
@@ -27,11 +31,28 @@ public static class HealthRegistration
         });
 
         string[] ready = [HealthCheckNames.ReadyTag];
-        services.AddHealthChecks()
-            .AddDbContextCheck<ProvisioningDbContext>(HealthCheckNames.PostgreSql, HealthStatus.Unhealthy, ready, SelectOneAsync)
-            .AddCheck<PasswdFileHealthCheck>(HealthCheckNames.PasswdFile, HealthStatus.Unhealthy, ready)
-            .AddCheck<MosquittoReloadHealthCheck>(HealthCheckNames.MosquittoReload, HealthStatus.Unhealthy, ready)
-            .AddCheck<OutboxHealthCheck>(HealthCheckNames.Outbox, HealthStatus.Unhealthy, ready);
+        var checks = services.AddHealthChecks()
+            .AddDbContextCheck<ProvisioningDbContext>(HealthCheckNames.PostgreSql, HealthStatus.Unhealthy, ready, SelectOneAsync);
+        if (role == Hosting.WorkerRole.Agent)
+        {
+            checks.AddCheck<BrokerLagHealthCheck>(HealthCheckNames.BrokerLag, HealthStatus.Unhealthy, ready);
+        }
+
+        if (Hosting.WorkerRoles.KeepsBroker(role))
+        {
+            checks.AddCheck<PasswdFileHealthCheck>(HealthCheckNames.PasswdFile, HealthStatus.Unhealthy, ready)
+                .AddCheck<MosquittoReloadHealthCheck>(HealthCheckNames.MosquittoReload, HealthStatus.Unhealthy, ready);
+        }
+
+        if (role == Hosting.WorkerRole.Central)
+        {
+            checks.AddCheck<BrokerGroupsHealthCheck>(HealthCheckNames.BrokerGroups, HealthStatus.Unhealthy, ready);
+        }
+
+        if (Hosting.WorkerRoles.Consumes(role))
+        {
+            checks.AddCheck<OutboxHealthCheck>(HealthCheckNames.Outbox, HealthStatus.Unhealthy, ready);
+        }
 
         // A server that does not answer must not hold the probe for the connection timeout (15 s by default), nor
         // for ever when it keeps the connection open and silent: see BoundedHealthCheck.

@@ -9,14 +9,14 @@ namespace Provisioning.Worker.Health;
 /// Replies pile up when the broker does not take the passwd file or RabbitMQ refuses them: a backlog or an old
 /// reply beyond <c>Health:MaxOutboxBacklog</c> / <c>Health:MaxReplyAge</c> means devices are waiting for credentials.
 /// </summary>
-public sealed class OutboxHealthCheck(ProvisioningDbContext db, IOptions<HealthOptions> options, TimeProvider clock) : IHealthCheck
+public sealed class OutboxHealthCheck(ProvisioningDbContext db, Brokers.BrokerFleet fleet, IOptions<HealthOptions> options, TimeProvider clock) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         OutboxBacklog backlog;
         try
         {
-            backlog = await OutboxBacklog.ReadAsync(db, cancellationToken);
+            backlog = await OutboxBacklog.ReadAsync(db, fleet.SilenceTimeout, cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

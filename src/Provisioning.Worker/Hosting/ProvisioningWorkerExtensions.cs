@@ -1,13 +1,14 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using Provisioning.Worker.Brokers;
 using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Health;
 using Provisioning.Worker.Inbox;
 using Provisioning.Worker.Metrics;
-using Provisioning.Worker.Mosquitto;
 using Provisioning.Worker.Outbox;
 using Provisioning.Worker.Persistence;
 using Provisioning.Worker.Projection;
@@ -18,50 +19,72 @@ namespace Provisioning.Worker.Hosting;
 
 public static class ProvisioningWorkerExtensions
 {
-    /// <summary>Everything the worker runs: options, database, consumers, projection, dispatcher.</summary>
-    public static WebApplicationBuilder AddProvisioningWorker(this WebApplicationBuilder builder)
+    /// <summary>What the worker runs in <paramref name="role"/> (docs/fleet.md): options, database, then the consumers and dispatcher, the broker's projection, or both.</summary>
+    public static WebApplicationBuilder AddProvisioningWorker(this WebApplicationBuilder builder, WorkerRole role)
     {
         var services = builder.Services;
         services.AddWorkerSerilog(builder.Configuration);
 
-        services.AddProvisioningOptions();
+        services.AddProvisioningOptions(role);
         services.AddSingleton(TimeProvider.System);
 
+        // One pool: EF's context and the raw connections (projection, notifications) share it.
+        services.AddSingleton(provider => NpgsqlDataSource.Create(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
         services.AddDbContext<ProvisioningDbContext>((provider, options) => options
-            .UseNpgsql(WorkerConnectionString.For(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))
+            .UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>())
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
-        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set): the same rules the
-        // acl_file is written from, parsed once.
-        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
-
+        services.AddSingleton<BrokerFleet>();
         services.AddSingleton<DeviceChangeSignal>();
         services.AddSingleton<DispatchWakeUp>();
-        services.AddSingleton<ProjectionStatus>();
-        services.AddSingleton<MosquittoReloader>();
-        services.AddSingleton(provider => TopicRules.Parse(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value.EffectiveDeviceTopics));
-        services.AddSingleton(provider => ActivatorUtilities.CreateInstance<ProjectionCycle>(provider, ProjectedFiles.Create(provider)));
-        services.AddSingleton<IReplySender, ReplySender>();
-        services.AddProvisioningSecrets();
-        services.AddSingleton<CredentialReissue>();
-        services.AddSingleton<RedeliveryGuard>();
+        services.AddTopicRules();
 
         // Order matters. Hosted services start in registration order: the schema must exist before anything consumes.
         // They stop in the reverse order: the dispatcher and the projection finish their cycle while the bus still
         // runs (a reply being sent is sent), then the bus stops consuming and lets the messages in hand complete.
-        // The batcher starts before the bus and so stops after it: the consumers' last events still commit.
-        services.AddHostedService<KeyRingCheck>();
+        // The group commit starts before the bus and so stops after it: the consumers' last events still commit.
+        if (role.Consumes())
+        {
+            services.AddHostedService<KeyRingCheck>();
+        }
+
         services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService<DatabaseNotifications>();
+        if (role.Consumes())
+        {
+            services.AddConsumers();
+        }
+
+        if (role.KeepsBroker())
+        {
+            services.AddBrokerProjection();
+        }
+
+        if (role.Consumes())
+        {
+            services.AddHostedService<OutboxDispatcher>();
+            services.AddHostedService<InboxCleanupService>();
+            services.AddGracefulShutdown();
+        }
+
+        services.AddProvisioningHealthChecks(role);
+        services.AddProvisioningMetrics(role);
+        return builder;
+    }
+
+    /// <summary>The consuming side: group commit, the bus and what the dispatcher needs to send.</summary>
+    private static void AddConsumers(this IServiceCollection services)
+    {
+        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set): the same rules the
+        // acl_file is written from, parsed once.
+        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
+        services.AddSingleton<TenantPlacements>();
+        services.AddSingleton<IReplySender, ReplySender>();
+        services.AddProvisioningSecrets();
+        services.AddSingleton<CredentialReissue>();
+        services.AddSingleton<RedeliveryGuard>();
         services.AddSingleton<GroupCommit>();
         services.AddHostedService(provider => provider.GetRequiredService<GroupCommit>());
         services.AddProvisioningBus();
-        services.AddHostedService<ProjectionRunner>();
-        services.AddHostedService<OutboxDispatcher>();
-        services.AddHostedService<InboxCleanupService>();
-        services.AddGracefulShutdown();
-
-        services.AddProvisioningHealthChecks();
-        services.AddProvisioningMetrics();
-        return builder;
     }
 
     /// <summary>
@@ -81,8 +104,12 @@ public static class ProvisioningWorkerExtensions
     }
 
     /// <summary>The options and their validators; the operator commands (Cli/CommandOptions.cs) read configuration through these too.</summary>
-    internal static IServiceCollection AddProvisioningOptions(this IServiceCollection services)
+    internal static IServiceCollection AddProvisioningOptions(this IServiceCollection services, WorkerRole role = WorkerRole.Standalone)
     {
+        services.AddOptions<BrokersOptions>().BindConfiguration(BrokersOptions.SectionName).ValidateOnStart();
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokersOptions>, BrokersOptionsValidator>();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         services.AddOptions<MosquittoOptions>().BindConfiguration(MosquittoOptions.SectionName).ValidateOnStart();
         services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName).ValidateOnStart();
@@ -102,7 +129,7 @@ public static class ProvisioningWorkerExtensions
             .Configure<IConfiguration>((options, configuration) =>
                 options.ConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName) ?? string.Empty)
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MosquittoOptions>, MosquittoOptionsValidator>();
+        services.AddSingleton<IValidateOptions<MosquittoOptions>>(new MosquittoOptionsValidator(role));
         services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();

@@ -17,13 +17,18 @@ public static class MetricsRegistration
     /// <c>/metrics</c>. The instruments are plain <see cref="System.Diagnostics.Metrics"/>: exporting over OTLP
     /// instead is a change here only.
     /// </summary>
-    public static IServiceCollection AddProvisioningMetrics(this IServiceCollection services)
+    public static IServiceCollection AddProvisioningMetrics(this IServiceCollection services, Hosting.WorkerRole role)
     {
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
         services.AddSingleton<ProvisioningMetrics>();
-        services.AddSingleton<DeadLetterQueueDepths>();
-        services.AddHostedService<OperationsSampler>();
+        services.AddSingleton<BrokerFleetMetrics>();
+        if (Hosting.WorkerRoles.Consumes(role))
+        {
+            // An agent has no RabbitMQ, and the fleet's gauges belong to the worker that waits for the brokers.
+            services.AddSingleton<DeadLetterQueueDepths>();
+            services.AddHostedService<OperationsSampler>();
+        }
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics

@@ -5,7 +5,7 @@ using Provisioning.Worker.Persistence;
 namespace Provisioning.Worker.Metrics;
 
 /// <summary>
-/// Refreshes the gauges that are read rather than counted: the outbox backlog (PostgreSQL) and the dead-letter
+/// Refreshes the gauges that are read rather than counted: the outbox backlog and the brokers (PostgreSQL) and the dead-letter
 /// queue depths (RabbitMQ). A source that cannot be read leaves its gauge out of the scrape instead of reporting a
 /// stale value; the health checks say why.
 /// </summary>
@@ -13,6 +13,8 @@ public sealed partial class OperationsSampler(
     IServiceScopeFactory scopes,
     DeadLetterQueueDepths deadLetters,
     ProvisioningMetrics metrics,
+    Brokers.BrokerFleet fleet,
+    BrokerFleetMetrics fleetMetrics,
     IOptions<MetricsOptions> options,
     TimeProvider clock,
     ILogger<OperationsSampler> logger) : BackgroundService
@@ -51,12 +53,14 @@ public sealed partial class OperationsSampler(
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
-            metrics.SetBacklog(await OutboxBacklog.ReadAsync(db, cancellationToken));
+            metrics.SetBacklog(await OutboxBacklog.ReadAsync(db, fleet.SilenceTimeout, cancellationToken));
+            fleetMetrics.SetBrokers(await Brokers.BrokerRecords.ListAsync(db, fleet.SilenceTimeout, cancellationToken), fleet.Groups);
             _outboxFailing = false;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             metrics.SetBacklog(null);
+            fleetMetrics.SetBrokers(null, fleet.Groups);
             if (!_outboxFailing)
             {
                 Log.SampleFailed(logger, "outbox backlog", e.Message);

@@ -93,14 +93,15 @@ public sealed class ProvisioningMetrics
     public void UnreadablePassword(string outcome) => _unreadablePasswords.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A rewrite took <paramref name="duration"/> in all, of which the broker stalled <paramref name="stall"/> reloading.</summary>
-    public void ProjectionRewritten(TimeSpan duration, TimeSpan stall)
+    public void ProjectionRewritten(string broker, TimeSpan duration, TimeSpan stall)
     {
-        _projectionRewrites.Add(1);
-        _projectionDuration.Record(duration.TotalSeconds);
-        _reloadStall.Record(stall.TotalSeconds);
+        var tag = new KeyValuePair<string, object?>("broker", broker);
+        _projectionRewrites.Add(1, tag);
+        _projectionDuration.Record(duration.TotalSeconds, tag);
+        _reloadStall.Record(stall.TotalSeconds, tag);
     }
 
-    public void ProjectionFailed() => _projectionFailures.Add(1);
+    public void ProjectionFailed(string broker) => _projectionFailures.Add(1, new KeyValuePair<string, object?>("broker", broker));
 
     /// <summary>The broker now runs with files that hold <paramref name="devices"/> devices.</summary>
     public void ProjectionApplied(int devices) => _devicesInFiles = devices;

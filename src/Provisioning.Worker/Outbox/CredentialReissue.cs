@@ -59,7 +59,7 @@ public sealed partial class CredentialReissue(
             connection,
             transaction,
             """
-            UPDATE outbox SET body = @body, secret = @secret, awaits_broker = @awaits, lease_expires_at = NULL,
+            UPDATE outbox SET body = @body, secret = @secret, awaits_broker = @awaits, change_xid = pg_current_xact_id()::text::bigint, lease_expires_at = NULL,
                 next_attempt_at = statement_timestamp(), last_error = @error
             WHERE id = @id AND lease_expires_at = @lease
             """,

@@ -10,7 +10,7 @@ using Provisioning.Worker.Shared;
 namespace Provisioning.Worker.Outbox;
 
 /// <summary>
-/// Delivers the replies the broker has caught up with. Rows are claimed with a lease
+/// Delivers the replies that are due: those the brokers of their group have caught up with (<see cref="ReplyRelease"/>). Rows are claimed with a lease
 /// (<c>FOR UPDATE SKIP LOCKED</c>, no transaction held while sending), so several instances share the work;
 /// a delivered row is deleted at once. A password that cannot be decrypted is replaced by a new credential
 /// (<see cref="CredentialReissue"/>), never dropped.
@@ -21,6 +21,7 @@ public sealed partial class OutboxDispatcher(
     CredentialReissue reissue,
     DispatchWakeUp wakeUp,
     ProvisioningMetrics metrics,
+    Brokers.BrokerFleet fleet,
     IOptions<ProvisioningOptions> options,
     TimeProvider clock,
     ILogger<OutboxDispatcher> logger) : DrainingBackgroundService
@@ -139,7 +140,8 @@ public sealed partial class OutboxDispatcher(
                 UPDATE outbox SET lease_expires_at = statement_timestamp() + {_options.OutboxLease}, attempts = attempts + 1
                 WHERE id = ANY(ARRAY(
                     SELECT o.id FROM outbox o
-                    WHERE NOT o.awaits_broker AND o.next_attempt_at <= statement_timestamp()
+                    WHERE (NOT o.awaits_broker OR reply_released(o.broker_group, o.change_xid, {fleet.SilenceTimeout}))
+                      AND o.next_attempt_at <= statement_timestamp()
                       AND (o.lease_expires_at IS NULL OR o.lease_expires_at < statement_timestamp())
                       AND o.id <= (SELECT min(head.id) FROM outbox head WHERE head.tenant_id = o.tenant_id AND head.device_id = o.device_id)
                     ORDER BY o.id

@@ -1,8 +1,8 @@
 namespace Provisioning.Worker.Outbox;
 
 /// <summary>
-/// A reply waiting to be delivered. Written in the consumer's transaction; released by the passwd
-/// projection once the broker has applied the change; deleted by the dispatcher once the broker confirmed it.
+/// A reply waiting to be delivered. Written in the consumer's transaction; due once the brokers of its group have
+/// applied the change (<see cref="ReplyRelease"/>); deleted by the dispatcher once RabbitMQ confirmed it.
 /// </summary>
 public sealed class OutboxMessage
 {
@@ -43,8 +43,17 @@ public sealed class OutboxMessage
     /// <summary>The id of the message this replies to.</summary>
     public Guid? InitiatorId { get; init; }
 
-    /// <summary>True until the passwd projection has made the broker accept (or refuse) the change this reply announces.</summary>
+    /// <summary>
+    /// True when the reply announces a change the brokers must apply first (a credential issued or revoked): it is
+    /// sent only once every live broker of <see cref="BrokerGroup"/> has applied <see cref="ChangeXid"/> (<see cref="ReplyRelease"/>).
+    /// </summary>
     public bool AwaitsBroker { get; set; }
+
+    /// <summary>The broker group of the device's tenant (Brokers/TenantPlacement.cs).</summary>
+    public string BrokerGroup { get; private set; } = Brokers.BrokerGroups.Default;
+
+    /// <summary>The id of the transaction that wrote the row and the device change it announces; set by the database.</summary>
+    public long ChangeXid { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
 
@@ -57,4 +66,12 @@ public sealed class OutboxMessage
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 
     public string? LastError { get; set; }
+
+    /// <summary>This row, awaiting the brokers of <paramref name="group"/>.</summary>
+    public OutboxMessage InGroup(string group)
+    {
+        var copy = (OutboxMessage)MemberwiseClone();
+        copy.BrokerGroup = group;
+        return copy;
+    }
 }

@@ -22,6 +22,7 @@ internal static class OutboxSql
             .Column("correlation_id", NpgsqlDbType.Uuid, o => o.CorrelationId)
             .Column("initiator_id", NpgsqlDbType.Uuid, o => o.InitiatorId)
             .Column("awaits_broker", NpgsqlDbType.Boolean, o => o.AwaitsBroker)
+            .Column("broker_group", NpgsqlDbType.Text, o => o.BrokerGroup)
             .Column("created_at", NpgsqlDbType.TimestampTz, o => o.CreatedAt)
             .Column("attempts", NpgsqlDbType.Integer, o => o.Attempts);
 

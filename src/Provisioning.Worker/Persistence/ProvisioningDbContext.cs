@@ -3,7 +3,6 @@ using Provisioning.Worker.Consumers;
 using Provisioning.Worker.Devices;
 using Provisioning.Worker.Inbox;
 using Provisioning.Worker.Outbox;
-using Provisioning.Worker.Projection;
 
 namespace Provisioning.Worker.Persistence;
 
@@ -14,8 +13,6 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
     public DbSet<InboxMessage> Inbox => Set<InboxMessage>();
 
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
-
-    public DbSet<ProjectionCheckpoint> ProjectionCheckpoints => Set<ProjectionCheckpoint>();
 
     public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
 
@@ -65,6 +62,10 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
             outbox.Property(o => o.CorrelationId).HasColumnName("correlation_id");
             outbox.Property(o => o.InitiatorId).HasColumnName("initiator_id");
             outbox.Property(o => o.AwaitsBroker).HasColumnName("awaits_broker");
+            outbox.Property(o => o.BrokerGroup).HasColumnName("broker_group").HasDefaultValue(Brokers.BrokerGroups.Default);
+            // The id of the writing transaction, as devices.changed_xid is: the reply is due once every live broker of
+            // its group has applied a snapshot that sees it (Outbox/ReplyRelease.cs).
+            outbox.Property(o => o.ChangeXid).HasColumnName("change_xid").HasDefaultValueSql("pg_current_xact_id()::text::bigint").ValueGeneratedOnAdd();
             outbox.Property(o => o.CreatedAt).HasColumnName("created_at");
             outbox.Property(o => o.Attempts).HasColumnName("attempts");
             outbox.Property(o => o.NextAttemptAt).HasColumnName("next_attempt_at");
@@ -83,16 +84,6 @@ public sealed class ProvisioningDbContext(DbContextOptions<ProvisioningDbContext
             attempt.Property(a => a.Consumer).HasColumnName("consumer").HasMaxLength(100);
             attempt.Property(a => a.Attempts).HasColumnName("attempts");
             attempt.Property(a => a.LastAttemptAt).HasColumnName("last_attempt_at");
-        });
-
-        modelBuilder.Entity<ProjectionCheckpoint>(checkpoint =>
-        {
-            checkpoint.ToTable("projection_checkpoint");
-            checkpoint.HasKey(c => c.Id);
-            checkpoint.Property(c => c.Id).HasColumnName("id").ValueGeneratedNever();
-            checkpoint.Property(c => c.AppliedXmin).HasColumnName("applied_xmin");
-            checkpoint.Property(c => c.ActiveDevices).HasColumnName("active_devices");
-            checkpoint.Property(c => c.AppliedAt).HasColumnName("applied_at");
         });
     }
 }

@@ -10,9 +10,10 @@ namespace Provisioning.Worker.Projection;
 /// The device changes the projected files have not taken yet, read by <c>changed_xid</c> (stamped by a trigger with
 /// the writing transaction's id, see the InitialSchema migration). A row changed by a transaction that the last
 /// applied snapshot could not see has an xid at or above that snapshot's xmin; some rows seen before come again,
-/// and those already in the files (same row, same xid) are no change.
+/// and those already in the files (same row, same xid) are no change. Only the devices of the broker's group: those
+/// whose tenant is placed there (Brokers/TenantPlacement.cs; a tenant with no placement row is in the default group).
 /// </summary>
-public sealed class DeviceChangeFeed(string spoolDirectory)
+public sealed class DeviceChangeFeed(string spoolDirectory, string group)
 {
     private long _appliedXmin;
 
@@ -20,10 +21,10 @@ public sealed class DeviceChangeFeed(string spoolDirectory)
     private Dictionary<string, long> _applied = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Reads, in the caller's REPEATABLE READ transaction whose snapshot has <paramref name="snapshotXmin"/>, every
-    /// active device (<paramref name="full"/>) or the changes since the last applied snapshot.
+    /// Reads, in the caller's REPEATABLE READ transaction whose snapshot is <paramref name="snapshot"/> (xmin
+    /// <paramref name="snapshotXmin"/>), every active device (<paramref name="full"/>) or the changes since the last applied snapshot.
     /// </summary>
-    public async Task<FeedRead> ReadAsync(NpgsqlConnection connection, long snapshotXmin, bool full, CancellationToken cancellationToken)
+    public async Task<FeedRead> ReadAsync(NpgsqlConnection connection, string snapshot, long snapshotXmin, bool full, CancellationToken cancellationToken)
     {
         var since = full ? snapshotXmin : _appliedXmin;
         var changes = full ? DeviceChanges.Everything(spoolDirectory) : DeviceChanges.Since();
@@ -31,12 +32,17 @@ public sealed class DeviceChangeFeed(string spoolDirectory)
         {
             var seen = new Dictionary<string, long>(StringComparer.Ordinal);
             await using var command = new NpgsqlCommand(
-                full
-                    ? "SELECT username, status, password_hash, changed_xid FROM devices WHERE status = @active OR changed_xid >= @since"
-                    : "SELECT username, status, password_hash, changed_xid FROM devices WHERE changed_xid >= @since",
+                $"""
+                SELECT d.username, d.status, d.password_hash, d.changed_xid
+                FROM devices d LEFT JOIN tenant_placements p ON p.tenant_id = d.tenant_id
+                WHERE ({(full ? "d.status = @active OR d.changed_xid >= @since" : "d.changed_xid >= @since")})
+                  AND coalesce(p.group_name, @defaultGroup) = @group
+                """,
                 connection);
             command.Parameters.AddWithValue("active", (int)DeviceStatus.Active);
             command.Parameters.AddWithValue("since", since);
+            command.Parameters.AddWithValue("group", group);
+            command.Parameters.AddWithValue("defaultGroup", Brokers.BrokerGroups.Default);
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
             var rows = 0;
             while (await reader.ReadAsync(cancellationToken))
@@ -67,7 +73,7 @@ public sealed class DeviceChangeFeed(string spoolDirectory)
                 }
             }
 
-            return new FeedRead(snapshotXmin, changes, seen, rows);
+            return new FeedRead(snapshot, snapshotXmin, changes, seen, rows);
         }
         catch
         {
@@ -102,5 +108,5 @@ public sealed class DeviceChangeFeed(string spoolDirectory)
     }
 }
 
-/// <summary>One read of the feed: the snapshot's xmin, the devices, the rows seen at or above the read's lower xid bound, how many rows came.</summary>
-public sealed record FeedRead(long SnapshotXmin, DeviceChanges Devices, IReadOnlyDictionary<string, long> Seen, int Rows);
+/// <summary>One read of the feed: the snapshot (pg_snapshot text) and its xmin, the devices, the rows seen at or above the read's lower xid bound, how many rows came.</summary>
+public sealed record FeedRead(string Snapshot, long SnapshotXmin, DeviceChanges Devices, IReadOnlyDictionary<string, long> Seen, int Rows);

@@ -3,24 +3,31 @@ using Npgsql;
 namespace Provisioning.Worker.Projection;
 
 /// <summary>
-/// Only one worker instance runs a projection cycle at a time: a session-level advisory lock, held by the connection
+/// Only one worker instance runs a cycle for a given broker at a time: a session-level advisory lock on the broker's
+/// name (brokers of a fleet project side by side), held by the connection
 /// the cycle uses, with no transaction open while the cycle writes files and waits for the broker. If the session
 /// dies (crash, network), PostgreSQL drops the lock; <see cref="ConfirmAsync"/> before each file is replaced makes sure
 /// an instance that lost its session does not write over a newer leader's files.
 /// </summary>
 public sealed class LeaderLock : IAsyncDisposable
 {
-    private const long Key = 0x5072_6F76_5061_7373; // "ProvPass"
     private readonly NpgsqlConnection _connection;
+    private readonly long _key;
 
-    private LeaderLock(NpgsqlConnection connection) => _connection = connection;
-
-    /// <summary>The lock, or null when another instance holds it.</summary>
-    public static async Task<LeaderLock?> TryAcquireAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private LeaderLock(NpgsqlConnection connection, long key)
     {
-        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
-        command.Parameters.AddWithValue("key", Key);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))! ? new LeaderLock(connection) : null;
+        _connection = connection;
+        _key = key;
+    }
+
+    /// <summary>The lock of <paramref name="broker"/>'s projection, or null when another instance holds it.</summary>
+    public static async Task<LeaderLock?> TryAcquireAsync(NpgsqlConnection connection, string broker, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT k, pg_try_advisory_lock(k) FROM (SELECT hashtextextended('provisioning-broker:' || @broker, 0) AS k) lock_key", connection);
+        command.Parameters.AddWithValue("broker", broker);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.GetBoolean(1) ? new LeaderLock(connection, reader.GetInt64(0)) : null;
     }
 
     /// <summary>Throws when the session that holds the lock is gone.</summary>
@@ -40,7 +47,7 @@ public sealed class LeaderLock : IAsyncDisposable
         try
         {
             await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", _connection);
-            command.Parameters.AddWithValue("key", Key);
+            command.Parameters.AddWithValue("key", _key);
             await command.ExecuteScalarAsync(CancellationToken.None);
         }
         catch (NpgsqlException)

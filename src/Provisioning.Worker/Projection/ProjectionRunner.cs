@@ -46,9 +46,10 @@ public sealed partial class ProjectionRunner(
             try
             {
                 await _pacer.WaitAsync(stoppingToken);
+                var started = clock.GetUtcNow();
                 var outcome = await cycle.RunAsync(AbortToken);
                 failures = 0;
-                Record(outcome);
+                Record(outcome, started);
                 if (!outcome.Busy)
                 {
                     await wakeUp.WaitAsync(_provisioning.PollInterval, stoppingToken);
@@ -63,20 +64,21 @@ public sealed partial class ProjectionRunner(
                 failures++;
                 cycle.Distrust();
                 status.Failed(clock.GetUtcNow(), e.Message);
-                metrics.ProjectionFailed();
+                metrics.ProjectionFailed(cycle.Broker.Name);
                 Log.CycleFailed(logger, e, failures, _afterFailure.Delay(failures).TotalSeconds);
                 await _afterFailure.WaitAsync(failures, clock, stoppingToken);
             }
         }
     }
 
-    private void Record(CycleOutcome outcome)
+    private void Record(CycleOutcome outcome, DateTimeOffset started)
     {
+        status.CycleSucceeded(started, outcome.FullRead || outcome.Rewritten);
         if (outcome.Rewritten)
         {
             _pacer.Reloaded(outcome.Stall);
             Log.Rewritten(logger, outcome.Devices, outcome.Written.TotalMilliseconds, outcome.Elapsed.TotalMilliseconds, outcome.Stall.TotalMilliseconds, _pacer.Gap.TotalMilliseconds);
-            metrics.ProjectionRewritten(outcome.Elapsed, outcome.Stall);
+            metrics.ProjectionRewritten(cycle.Broker.Name, outcome.Elapsed, outcome.Stall);
         }
 
         if (outcome.FullRead && !_warnedOfBlocks && mosquittoOptions.Value.ManagesTopics && topicRules.BlockRules.Count > 0 && outcome.Devices > BlockRulesWarningDevices)
@@ -85,23 +87,23 @@ public sealed partial class ProjectionRunner(
             Log.BlockRulesAtScale(logger, outcome.Devices, string.Join("; ", topicRules.BlockRules.Select(r => $"{r.Access} {r.Template}")));
         }
 
-        if (outcome.Rewritten || outcome.Released > 0)
+        if (outcome.Rewritten)
         {
             status.Applied(clock.GetUtcNow(), outcome.Devices);
             metrics.ProjectionApplied(outcome.Devices);
-            Log.Applied(logger, outcome.ChangedDevices, outcome.Released, outcome.Devices, outcome.FullRead);
+            Log.Applied(logger, cycle.Broker.Name, outcome.ChangedDevices, outcome.Devices, outcome.FullRead);
         }
 
-        if (outcome.Released > 0)
+        if (outcome.Recorded)
         {
-            dispatchWakeUp.Notify();
+            dispatchWakeUp.Notify(); // replies this broker was the last to wait for are due (Outbox/ReplyRelease.cs)
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Passwd projection applied {ChangedRows} device changes, released {Released} replies; {Devices} devices in the files (full read: {FullRead})")]
-        public static partial void Applied(ILogger logger, int changedRows, int released, int devices, bool fullRead);
+        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Passwd projection of broker {Broker} applied {ChangedRows} device changes; {Devices} devices in the files (full read: {FullRead})")]
+        public static partial void Applied(ILogger logger, string broker, int changedRows, int devices, bool fullRead);
 
         [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Passwd file rewritten with {Devices} devices in {WrittenMs:0.0} ms and reloaded in {ElapsedMs:0.0} ms; the broker stalled {StallMs:0.0} ms, the next reload waits {GapMs:0.0} ms after it")]
         public static partial void Rewritten(ILogger logger, int devices, double writtenMs, double elapsedMs, double stallMs, double gapMs);

@@ -1,10 +1,22 @@
 namespace Provisioning.Worker.Projection;
 
-/// <summary>What the projection last did, for health checks and operators.</summary>
+/// <summary>What the projection last did, for health checks, metrics and operators.</summary>
 public sealed class ProjectionStatus
 {
     private readonly Lock _lock = new();
     private Snapshot _current = new(null, null, null, 0, [], []);
+
+    /// <summary>When the last successful cycle began (its read saw every change committed before), once the files were rebuilt from a full read since the start; else null.</summary>
+    public DateTimeOffset? InEffectSince
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current.InEffectSince;
+            }
+        }
+    }
 
     public Snapshot Current
     {
@@ -33,6 +45,18 @@ public sealed class ProjectionStatus
         }
     }
 
+    /// <summary>A cycle that began at <paramref name="began"/> succeeded; <paramref name="fromFullRead"/>: it wrote the files from a full read.</summary>
+    public void CycleSucceeded(DateTimeOffset began, bool fromFullRead)
+    {
+        lock (_lock)
+        {
+            if (fromFullRead || _current.InEffectSince is not null)
+            {
+                _current = _current with { InEffectSince = began };
+            }
+        }
+    }
+
     public void OperatorLineProblems(IReadOnlyList<string> problems)
     {
         lock (_lock)
@@ -50,5 +74,8 @@ public sealed class ProjectionStatus
     }
 
     public sealed record Snapshot(
-        DateTimeOffset? LastAppliedAt, string? LastError, DateTimeOffset? LastErrorAt, int Devices, IReadOnlyList<string> OperatorProblems, IReadOnlyList<string> OperatorAclProblems);
+        DateTimeOffset? LastAppliedAt, string? LastError, DateTimeOffset? LastErrorAt, int Devices, IReadOnlyList<string> OperatorProblems, IReadOnlyList<string> OperatorAclProblems)
+    {
+        public DateTimeOffset? InEffectSince { get; init; }
+    }
 }

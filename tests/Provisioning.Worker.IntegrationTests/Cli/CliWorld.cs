@@ -84,14 +84,14 @@ public sealed class CliWorld : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>The passwd projection's checkpoint, as it writes it once the broker confirmed a file.</summary>
+    /// <summary>The default broker's checkpoint, as its projection writes it once the broker confirmed a file (a snapshot with that xmin and no transaction in progress).</summary>
     public async Task SetCheckpointAsync(long appliedXmin, int activeDevices, DateTimeOffset appliedAt)
     {
         await using var connection = await OpenAsync();
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO projection_checkpoint (id, applied_xmin, active_devices, applied_at) VALUES (1, $1, $2, $3)
-            ON CONFLICT (id) DO UPDATE SET applied_xmin = excluded.applied_xmin, active_devices = excluded.active_devices, applied_at = excluded.applied_at
+            INSERT INTO brokers (name, group_name, applied_snapshot, active_devices, applied_at, heartbeat_at) VALUES ('default', 'default', ($1::text || ':' || $1::text || ':')::pg_snapshot, $2, $3, now())
+            ON CONFLICT (name) DO UPDATE SET applied_snapshot = excluded.applied_snapshot, active_devices = excluded.active_devices, applied_at = excluded.applied_at
             """,
             connection);
         command.Parameters.Add(new() { Value = appliedXmin });

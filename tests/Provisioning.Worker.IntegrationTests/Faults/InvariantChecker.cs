@@ -394,7 +394,7 @@ public static class InvariantChecker
             report.AppendLine($"{id}: inbox {(reader.IsDBNull(0) ? "-" : reader.GetString(0))}, redeliveries {(reader.IsDBNull(1) ? "-" : reader.GetValue(1))}, outbox rows {reader.GetInt64(2)}");
         }
 
-        await using (var rows = new NpgsqlCommand("SELECT id, initiator_id, awaits_broker, attempts, next_attempt_at, lease_expires_at, last_error FROM outbox ORDER BY id LIMIT 5", connection))
+        await using (var rows = new NpgsqlCommand($"SELECT id, initiator_id, {Provisioning.Worker.Outbox.ReplyRelease.HeldByBrokers}, attempts, next_attempt_at, lease_expires_at, last_error FROM outbox ORDER BY id LIMIT 5", connection))
         await using (var reader = await rows.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())

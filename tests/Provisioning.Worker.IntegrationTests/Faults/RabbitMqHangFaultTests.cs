@@ -78,7 +78,7 @@ public sealed class RabbitMqHangFaultTests(ServiceEndpoints endpoints, ITestOutp
         await using var load = new LoadGenerator(world.Bus, "mqalarm", devices: 40, TimeSpan.FromMilliseconds(20), seed: 8102).Start();
         await load.WaitForPublishedAsync(40);
         await world.Broker.StopAsync();
-        await Eventually.TrueAsync(async () => await OutboxAsync(world, "awaits_broker") >= 30, TimeSpan.FromSeconds(60), $"no reply was held back while Mosquitto was down\n{world.Diagnostics()}");
+        await Eventually.TrueAsync(async () => await OutboxAsync(world, Provisioning.Worker.Outbox.ReplyRelease.HeldByBrokers) >= 30, TimeSpan.FromSeconds(60), $"no reply was held back while Mosquitto was down\n{world.Diagnostics()}");
 
         // When: the alarm goes off, then Mosquitto comes back and the backlog is released into the blocked connection
         await world.RabbitMq.SetMemoryHighWatermarkAsync(0.0000001);
@@ -86,7 +86,7 @@ public sealed class RabbitMqHangFaultTests(ServiceEndpoints endpoints, ITestOutp
         try
         {
             await world.Broker.StartAgainAsync();
-            await Eventually.TrueAsync(async () => await OutboxAsync(world, "awaits_broker") == 0, TimeSpan.FromSeconds(30), $"the replies were not released after Mosquitto came back\n{world.Diagnostics()}");
+            await Eventually.TrueAsync(async () => await OutboxAsync(world, Provisioning.Worker.Outbox.ReplyRelease.HeldByBrokers) == 0, TimeSpan.FromSeconds(30), $"the replies were not released after Mosquitto came back\n{world.Diagnostics()}");
             var replies = world.Replies.All.Count;
 
             // Then: the operator's replay stops with the reason and its exit code instead of hanging

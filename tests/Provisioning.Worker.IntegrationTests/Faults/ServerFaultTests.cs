@@ -109,7 +109,7 @@ public sealed class ServerFaultTests(ServiceEndpoints endpoints, ITestOutputHelp
     {
         await using var connection = new NpgsqlConnection(world.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM outbox WHERE awaits_broker", connection);
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM outbox WHERE {Provisioning.Worker.Outbox.ReplyRelease.HeldByBrokers}", connection);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

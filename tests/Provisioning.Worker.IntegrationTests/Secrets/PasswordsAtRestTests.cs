@@ -46,7 +46,7 @@ public sealed class PasswordsAtRestTests(ServiceEndpoints endpoints)
         // When: RabbitMQ becomes unreachable, Mosquitto comes back: the replies are released but cannot be sent
         await proxy.CloseAsync();
         await harness.Broker.StartAgainAsync();
-        await Eventually.TrueAsync(async () => await CountAsync(harness, "SELECT count(*) FROM outbox WHERE NOT awaits_broker AND message_type = 'CredentialsIssued'") == 200, _timeout, "the broker did not take the 200 credentials", harness.Diagnostics);
+        await Eventually.TrueAsync(async () => await CountAsync(harness, $"SELECT count(*) FROM outbox WHERE NOT {Provisioning.Worker.Outbox.ReplyRelease.HeldByBrokers} AND message_type = 'CredentialsIssued'") == 200, _timeout, "the broker did not take the 200 credentials", harness.Diagnostics);
         var dump = await PgDumpAsync(harness.Database.ConnectionString);
         Assert.Empty(harness.Replies.All);
         proxy.Open();

@@ -13,7 +13,7 @@ public class OptionsValidationTests
 
     [Fact]
     public void Valid_mosquitto_options_pass() =>
-        Assert.True(new MosquittoOptionsValidator().Validate(null, ValidMosquitto()).Succeeded);
+        Assert.True(new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, ValidMosquitto()).Succeeded);
 
     [Theory]
     [InlineData(nameof(MosquittoOptions.PasswdFile), "", "Mosquitto:PasswdFile is required")]
@@ -28,7 +28,7 @@ public class OptionsValidationTests
         var options = ValidMosquitto();
         typeof(MosquittoOptions).GetProperty(property)!.SetValue(options, value);
 
-        var result = new MosquittoOptionsValidator().Validate(null, options);
+        var result = new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options);
 
         Assert.True(result.Failed);
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
@@ -45,7 +45,7 @@ public class OptionsValidationTests
         options.AclFile = Path.Combine(Path.GetTempPath(), "acl");
         options.DeviceTopics = ["read devices/{tenantId}/{deviceId}/cmd", rule];
 
-        Assert.Contains(expected, new MosquittoOptionsValidator().Validate(null, options).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(expected, new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options).FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public class OptionsValidationTests
         var options = ValidMosquitto();
         options.BrokerPort = port;
 
-        Assert.Contains(expected, new MosquittoOptionsValidator().Validate(null, options).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(expected, new MosquittoOptionsValidator(Provisioning.Worker.Hosting.WorkerRole.Standalone).Validate(null, options).FailureMessage, StringComparison.Ordinal);
     }
 
     [Theory]

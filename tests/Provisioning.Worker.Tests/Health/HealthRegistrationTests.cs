@@ -21,7 +21,7 @@ public class HealthRegistrationTests
         services.AddLogging();
         services.AddDbContext<ProvisioningDbContext>(options => options.UseNpgsql("Host=localhost"));
         services.AddMassTransit(bus => bus.UsingInMemory());
-        services.AddProvisioningHealthChecks();
+        services.AddProvisioningHealthChecks(Provisioning.Worker.Hosting.WorkerRole.Standalone);
         await using var provider = services.BuildServiceProvider();
 
         var registrations = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations;
@@ -48,7 +48,7 @@ public class HealthRegistrationTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         services.AddScoped<ScopedResource>();
         services.AddHealthChecks().Add(new HealthCheckRegistration("deaf", provider => new DeafCheck(release.Task, provider.GetRequiredService<ScopedResource>()), HealthStatus.Unhealthy, ["ready"]));
-        services.AddProvisioningHealthChecks();
+        services.AddProvisioningHealthChecks(Provisioning.Worker.Hosting.WorkerRole.Standalone);
         await using var provider = services.BuildServiceProvider();
         var health = provider.GetRequiredService<HealthCheckService>();
 
