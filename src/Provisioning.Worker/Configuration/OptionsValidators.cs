@@ -34,6 +34,11 @@ internal sealed class MosquittoOptionsValidator(Hosting.WorkerRole role) : IVali
             failures.Add($"{S}:BrokerHost is required (the host devices are told to connect to).");
         }
 
+        if (role == Hosting.WorkerRole.Agent && !options.ManagesTopics)
+        {
+            failures.Add($"{S}:AclFile is required for an agent: in a fleet devices are told their topics, and every broker must enforce them.");
+        }
+
         if (role == Hosting.WorkerRole.Agent && string.IsNullOrWhiteSpace(options.EffectiveProbeHost))
         {
             failures.Add($"{S}:ProbeHost is required for an agent (where it reaches its own broker to prove a reload).");

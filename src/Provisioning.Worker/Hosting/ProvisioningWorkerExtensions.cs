@@ -51,7 +51,7 @@ public static class ProvisioningWorkerExtensions
         services.AddHostedService<DatabaseNotifications>();
         if (role.Consumes())
         {
-            services.AddConsumers();
+            services.AddConsumers(role);
         }
 
         if (role.KeepsBroker())
@@ -72,11 +72,14 @@ public static class ProvisioningWorkerExtensions
     }
 
     /// <summary>The consuming side: group commit, the bus and what the dispatcher needs to send.</summary>
-    private static void AddConsumers(this IServiceCollection services)
+    private static void AddConsumers(this IServiceCollection services, WorkerRole role)
     {
-        // Devices are told their topics only when the worker enforces them (Mosquitto:AclFile set): the same rules the
-        // acl_file is written from, parsed once.
-        services.AddSingleton(provider => TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
+        // Devices are told their topics only when they are enforced: by this worker (Mosquitto:AclFile set), or by the
+        // agents of a fleet, which must manage the acl_file (MosquittoOptionsValidator). The same rules the acl_file
+        // is written from, parsed once.
+        services.AddSingleton<IDeviceTopics>(provider => role == WorkerRole.Central
+            ? provider.GetRequiredService<TopicRules>()
+            : TopicRules.ToldToDevices(provider.GetRequiredService<IOptions<MosquittoOptions>>().Value, provider.GetRequiredService<TopicRules>));
         services.AddSingleton<TenantPlacements>();
         services.AddSingleton<IReplySender, ReplySender>();
         services.AddProvisioningSecrets();

@@ -200,6 +200,7 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         services.AddSingleton<ReplySecrets>();
         services.AddSingleton<DeviceChangeSignal>();
         services.AddSingleton<CredentialReissue>();
+        services.AddSingleton(new Brokers.BrokerFleet(new BrokersOptions(), new MosquittoOptions()));
         services.Configure<ProvisioningOptions>(options =>
         {
             options.OutboxLease = lease ?? _lease;
