@@ -16,6 +16,6 @@ public static partial class BrokerGroups
     /// <summary>A group or broker name: letters, digits, '-', '_' and '.', starting with a letter or digit, at most 63 characters.</summary>
     public static bool IsValidName(string? name) => name is { Length: > 0 and <= MaxNameLength } && NamePattern().IsMatch(name);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 }

@@ -30,7 +30,11 @@ public static class TenantPlacement
                 ? pinned
                 : load.OrderBy(g => g.Value).ThenBy(g => g.Key, StringComparer.Ordinal).First().Key;
             placed[tenantId] = group;
-            load[group] = load.GetValueOrDefault(group) + devices;
+            if (load.TryGetValue(group, out var devicesThere))
+            {
+                // A pin to a group not served here (the validator refuses one at start) never makes that group a choice.
+                load[group] = devicesThere + devices;
+            }
         }
 
         return placed;

@@ -45,19 +45,7 @@ public static class BrokersCommand
         takeOut.SetAction((result, token) => SetAsync(configuration, stdout, stderr, result.GetRequiredValue(name), takenOut: true, result.GetValue(json), result.GetValue(timeout), token));
         putIn.SetAction((result, token) => SetAsync(configuration, stdout, stderr, result.GetRequiredValue(name), takenOut: false, result.GetValue(json), result.GetValue(timeout), token));
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync($"error: {error.Message}");
-            }
-
-            await stderr.WriteLineAsync(Usage);
-            return CommandExitCodes.BadInput;
-        }
-
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        return await CommandRunner.InvokeAsync(root, args, Usage, stdout, stderr, ct);
     }
 
     private static Task<int> SetAsync(IConfiguration configuration, TextWriter stdout, TextWriter stderr, string name, bool takenOut, bool json, double timeout, CancellationToken ct) =>
@@ -75,26 +63,9 @@ public static class BrokersCommand
             return CommandExitCodes.Success;
         });
 
-    private static async Task<int> WithDatabaseAsync(IConfiguration configuration, TextWriter stderr, string applicationName, double timeoutSeconds, Func<OperatorDatabase, TimeSpan, Task<int>> action)
-    {
-        try
-        {
-            var options = CommandOptions.Read<DatabaseOptions>(configuration);
-            var silence = CommandOptions.Read<BrokersOptions>(configuration).SilenceTimeout;
-            await using var database = OperatorDatabase.Open(options, applicationName, TimeSpan.FromSeconds(timeoutSeconds), TimeProvider.System);
-            return await action(database, silence);
-        }
-        catch (InvalidConfigurationException e)
-        {
-            await e.WriteToAsync(stderr);
-            return CommandExitCodes.BadInput;
-        }
-        catch (DatabaseUnavailableException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return CommandExitCodes.Unavailable;
-        }
-    }
+    private static Task<int> WithDatabaseAsync(IConfiguration configuration, TextWriter stderr, string applicationName, double timeoutSeconds, Func<OperatorDatabase, TimeSpan, Task<int>> action) =>
+        CommandRunner.WithDatabaseAsync(configuration, stderr, applicationName, timeoutSeconds, database =>
+            action(database, CommandOptions.Read<BrokersOptions>(configuration).SilenceTimeout));
 
     private static object View(BrokerRecord b) => new
     {

@@ -45,6 +45,7 @@ public static class StartCommandLine
                Provisioning.Worker passwd set|delete|check|list|verify ...
                Provisioning.Worker dead-letters list|replay|purge --queue <q> ...
                Provisioning.Worker brokers list | out <name> | in <name>   [--json]
+               Provisioning.Worker tenants list | show <tenantId>   [--json]
                Provisioning.Worker help
         Each command reads the worker's configuration (appsettings.json beside the binary, then the environment) and takes --help.
         """;
@@ -55,6 +56,7 @@ public static class StartCommandLine
         ["passwd"] = PasswdCommand.RunAsync,
         ["dead-letters"] = DeadLettersCommand.RunAsync,
         ["brokers"] = BrokersCommand.RunAsync,
+        ["tenants"] = TenantsCommand.RunAsync,
     };
 
     public static StartRequest Parse(string[] args)

@@ -16,7 +16,7 @@ namespace Provisioning.Worker.Devices;
 /// non-transient reason is replayed one event per transaction. At low rates a batch is a single event: no added wait.
 /// </summary>
 public sealed partial class GroupCommit(
-    IServiceScopeFactory scopes,
+    NpgsqlDataSource database,
     IOptions<MosquittoOptions> mosquitto,
     IDeviceTopics topics,
     DeviceChangeSignal deviceChanges,
@@ -110,10 +110,7 @@ public sealed partial class GroupCommit(
 
     private async Task<LifecycleOutcome[]> ApplyAsync(IReadOnlyList<LifecycleRequest> batch, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ProvisioningDbContext>();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         return await _transaction.ApplyAsync(connection, batch.Select(r => r.Event).ToList(), cancellationToken);
     }
 

@@ -17,6 +17,7 @@ namespace Provisioning.Worker.Outbox;
 /// </summary>
 public sealed partial class OutboxDispatcher(
     IServiceScopeFactory scopes,
+    NpgsqlDataSource database,
     IReplySender sender,
     CredentialReissue reissue,
     DispatchWakeUp wakeUp,
@@ -98,8 +99,7 @@ public sealed partial class OutboxDispatcher(
 
         if (unreadable.Count > 0)
         {
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
             foreach (var (row, reason) in unreadable)
             {
                 // A failure here leaves the row leased: it is claimed again once the lease ends, and tried again.

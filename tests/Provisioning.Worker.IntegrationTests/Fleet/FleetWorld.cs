@@ -17,6 +17,9 @@ public sealed class FleetWorld : IAsyncDisposable
     private readonly ITestOutputHelper _output;
     private readonly List<string> _exitedLogs = [];
 
+    // Shared by every central worker of the world, as instances of one deployment share their key ring.
+    private readonly string _keyRing = Path.Combine(Directory.CreateTempSubdirectory("central-").FullName, "worker-keys");
+
     private FleetWorld(ITestOutputHelper output, TestDatabase database, TestVirtualHost virtualHost, IBusControl bus, ReplyCollector replies)
     {
         _output = output;
@@ -38,7 +41,10 @@ public sealed class FleetWorld : IAsyncDisposable
 
     public Dictionary<string, HaproxyFrontend> Frontends { get; } = new(StringComparer.Ordinal);
 
-    public WorkerProcess? Central { get; private set; }
+    /// <summary>The central workers started, in order (several consume the same queues at once).</summary>
+    public List<WorkerProcess> Centrals { get; } = [];
+
+    public WorkerProcess? Central => Centrals.FirstOrDefault();
 
     /// <summary>Central worker settings, adjustable before <see cref="StartCentralAsync"/>.</summary>
     public Dictionary<string, string?> CentralSettings { get; } = new(StringComparer.Ordinal);
@@ -115,7 +121,7 @@ public sealed class FleetWorld : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the central worker with every group's HAProxy as its endpoint; waits until ready.</summary>
+    /// <summary>Starts a central worker (one more, when one runs) with every group's HAProxy as its endpoint; waits until ready.</summary>
     public async Task<WorkerProcess> StartCentralAsync()
     {
         var settings = new Dictionary<string, string?>
@@ -124,7 +130,7 @@ public sealed class FleetWorld : IAsyncDisposable
             ["RabbitMq__Uri"] = VirtualHost.AmqpUri.ToString(),
             ["Brokers__SilenceTimeout"] = "00:00:05",
             // No broker volume here: the key ring that seals undelivered passwords has a directory of its own.
-            ["Secrets__KeyRingDirectory"] = Path.Combine(Directory.CreateTempSubdirectory("central-").FullName, "worker-keys"),
+            ["Secrets__KeyRingDirectory"] = _keyRing,
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["Provisioning__PollInterval"] = "00:00:00.500",
         };
@@ -139,9 +145,10 @@ public sealed class FleetWorld : IAsyncDisposable
             settings[key] = value;
         }
 
-        Central = WorkerProcess.Start([], settings);
-        await WorkerHttp.WaitUntilReadyAsync(Central, Diagnostics, TimeSpan.FromSeconds(60));
-        return Central;
+        var central = WorkerProcess.Start([], settings);
+        Centrals.Add(central);
+        await WorkerHttp.WaitUntilReadyAsync(central, Diagnostics, TimeSpan.FromSeconds(60));
+        return central;
     }
 
     /// <summary>Runs an operator command of the worker against this world's database.</summary>
@@ -157,7 +164,11 @@ public sealed class FleetWorld : IAsyncDisposable
     public string Diagnostics()
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"--- central ---\n{Tail(Central?.Stdout + Central?.Stderr)}");
+        foreach (var central in Centrals)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"--- central {central.Id} ---\n{Tail(central.Stdout + central.Stderr)}");
+        }
+
         foreach (var replica in Replicas)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"--- agent {replica.Name} ---\n{Tail(replica.Agent?.Stdout + replica.Agent?.Stderr)}");
@@ -186,7 +197,7 @@ public sealed class FleetWorld : IAsyncDisposable
             // no test is running any more to write to
         }
 
-        if (Central is { } central)
+        foreach (var central in Centrals)
         {
             await central.DisposeAsync();
         }

@@ -188,7 +188,8 @@ public sealed class OutboxDispatcherTests(ServiceEndpoints endpoints)
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddMetrics();
-        services.AddDbContext<ProvisioningDbContext>(options => options.UseNpgsql(connectionString));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddDbContext<ProvisioningDbContext>((provider, options) => options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton(clock);
         services.AddSingleton<ProjectionStatus>();
         services.AddSingleton<ProvisioningMetrics>();
