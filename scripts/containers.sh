@@ -177,7 +177,8 @@ build_image() {
   local name="$1" dir="$2" want
   want="$( { echo "$RECIPE $(image_id "$BASE_IMAGE")"; (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)"
   [[ "$(image_inputs "$name")" == "$want" ]] && return 0
-  local log="$DEPS_DIR/build-$(basename "$dir").log"
+  local log
+  log="$DEPS_DIR/build-$(basename "$dir").log"
   say "building $name from ${dir#"$ROOT"/} (log: $log)"
   DOCKER_BUILDKIT=1 "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$name" "$dir" >"$log" 2>&1 ||
     die "building $name failed; read $log"
