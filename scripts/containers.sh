@@ -13,6 +13,7 @@
 #   provisioning-local/rabbitmq:management      containers/rabbitmq   (RabbitMQ with its management plugin)
 #   provisioning-local/postgres:15              containers/postgres
 #   provisioning-local/mosquitto:2.0            containers/mosquitto
+#   provisioning-local/haproxy:2.6              containers/haproxy    (the fleet stack's load balancer, docs/fleet.md)
 #   provisioning-local/dotnet-aspnet:10.0       containers/dotnet-aspnet (the host's dotnet runtime on the base)
 #   provisioning-worker:offline                 ./Dockerfile with APP_STAGE=prebuilt on the image above
 # dockerd runs with the vfs storage driver (the only one that works in every sandbox; it copies each layer).
@@ -176,7 +177,8 @@ build_image() {
   local name="$1" dir="$2" want
   want="$( { echo "$RECIPE $(image_id "$BASE_IMAGE")"; (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)"
   [[ "$(image_inputs "$name")" == "$want" ]] && return 0
-  local log="$DEPS_DIR/build-$(basename "$dir").log"
+  local log
+  log="$DEPS_DIR/build-$(basename "$dir").log"
   say "building $name from ${dir#"$ROOT"/} (log: $log)"
   DOCKER_BUILDKIT=1 "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL=$want" -t "$name" "$dir" >"$log" 2>&1 ||
     die "building $name failed; read $log"
@@ -238,6 +240,7 @@ write_env() {
 export RABBITMQ_IMAGE='$PREFIX/rabbitmq:management'
 export POSTGRES_IMAGE='$PREFIX/postgres:15'
 export MOSQUITTO_IMAGE='$PREFIX/mosquitto:2.0'
+export HAPROXY_IMAGE='$PREFIX/haproxy:2.6'
 export WORKER_TAG='offline'
 export DOCKER_HOST='${DOCKER_HOST:-unix:///var/run/docker.sock}'
 # Testcontainers for .NET 4.x asks for API 1.44 unless told; Debian's engine (20.10) speaks up to this one.
@@ -262,6 +265,7 @@ case "${1:-up}" in
     build_image "$PREFIX/rabbitmq:management" "$ROOT/containers/rabbitmq"
     build_image "$PREFIX/postgres:15" "$ROOT/containers/postgres"
     build_image "$PREFIX/mosquitto:2.0" "$ROOT/containers/mosquitto"
+    build_image "$PREFIX/haproxy:2.6" "$ROOT/containers/haproxy"
     build_runtime
     build_worker
     say "images ready in $((SECONDS - started)) s"

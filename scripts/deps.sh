@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real services the tests use (docs/testing.md, "What the integration tests need"): RabbitMQ with its management plugin and
-# PostgreSQL on loopback, and Mosquitto's binaries.
+# PostgreSQL on loopback, and Mosquitto's and HAProxy's binaries (HAProxy for `scripts/run.sh --replicas N`, docs/fleet.md).
 #
 #   scripts/deps.sh          install what is missing, start what is down, wait until each answers,
 #                            write the addresses to .deps/env and print them
@@ -33,8 +33,9 @@ ENV_FILE="$DEPS_DIR/env"
 STATE_DIR=/run/provisioning-deps
 
 # procps (pgrep) and curl are not in a minimal Debian image, nor pulled in by the servers; e2fsprogs (chattr, for the
-# fault suite's read-only directory) is in most images but not guaranteed in a container's.
-PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps e2fsprogs prometheus)
+# fault suite's read-only directory) is in most images but not guaranteed in a container's. haproxy: the load balancer in
+# front of a broker group's replicas (docs/fleet.md); installed only, never run as a system service (quiet_haproxy).
+PACKAGES=(postgresql rabbitmq-server mosquitto mosquitto-clients curl ca-certificates procps e2fsprogs prometheus haproxy)
 
 PG_USER=provisioning
 PG_PASSWORD=provisioning
@@ -115,6 +116,27 @@ install_packages() {
   } >"$log" 2>&1 || rc=$?
   [[ -n "$own_policy" ]] && rm -f /usr/sbin/policy-rc.d
   ((rc == 0)) || die "apt-get could not install ${missing[*]}; read $log"
+}
+
+# Debian's haproxy package enables a system service (systemd unit or init script) with /etc/haproxy/haproxy.cfg. The
+# fleet scripts run their own HAProxy with their own configuration, so when deps.sh has just installed the package, the
+# service is disabled, and stopped if the package's scripts got to start it (a policy-rc.d that allowed it, or systemd).
+# A haproxy service the machine had before is not deps.sh's, and left alone.
+quiet_haproxy() {
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now haproxy.service >>"$DEPS_DIR/apt.log" 2>&1 || true
+  fi
+  if [[ -x /etc/init.d/haproxy ]]; then
+    /etc/init.d/haproxy stop >>"$DEPS_DIR/apt.log" 2>&1 || true
+    command -v update-rc.d >/dev/null 2>&1 && { update-rc.d haproxy disable >>"$DEPS_DIR/apt.log" 2>&1 || true; }
+  fi
+  # Whatever started it: the package's pid file names the service's master process.
+  local pid
+  pid="$(cat /run/haproxy.pid 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  note "haproxy installed; its system service is disabled and not running"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -333,10 +355,13 @@ stop_rabbitmq() {
 case "${1:-up}" in
   up)
     mkdir -p "$DEPS_DIR"
+    haproxy_was_missing="$(missing_packages haproxy)"
     install_packages "${PACKAGES[@]}"
+    [[ -z "$haproxy_was_missing" ]] || quiet_haproxy
     start_postgres
     start_rabbitmq
     command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || die "mosquitto is not installed"
+    command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]] || die "haproxy is not installed"
     write_env
     ;;
   stop)
@@ -346,7 +371,9 @@ case "${1:-up}" in
     ;;
   install)
     shift
+    haproxy_was_missing="$(missing_packages haproxy)"
     install_packages "$@"
+    if [[ -n "$haproxy_was_missing" && " $* " == *" haproxy "* ]]; then quiet_haproxy; fi
     ;;
   env)
     [[ -f "$ENV_FILE" ]] || die "no $ENV_FILE yet: run scripts/deps.sh"

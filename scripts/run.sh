@@ -2,8 +2,19 @@
 # Runs the worker with everything it needs on this machine: RabbitMQ, PostgreSQL (scripts/deps.sh) and a
 # Mosquitto broker that reads the worker's passwd file. Ctrl+C stops the worker; the servers keep running
 # (scripts/deps.sh stop, scripts/run.sh stop-broker).
+#
+#   scripts/run.sh --replicas N   a broker fleet instead (docs/fleet.md): N Mosquitto replicas of the group `default`,
+#                                 a broker agent beside each, HAProxy in front on MQTT_PORT, and the central worker in
+#                                 the foreground. Ctrl+C stops the worker; `scripts/run.sh stop-fleet` stops the rest.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+case "${1:-}" in
+  --replicas | --replicas=* | stop-fleet)
+    # The fleet has a script of its own; this is its only entry (the default path below is unchanged).
+    exec "$root/scripts/run-fleet.sh" "$@"
+    ;;
+esac
 state="$root/.state/run"
 mqtt_port=${MQTT_PORT:-1883}
 http_urls=${ASPNETCORE_URLS:-http://127.0.0.1:8080}

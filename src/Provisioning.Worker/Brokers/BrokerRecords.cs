@@ -48,6 +48,10 @@ public static class BrokerRecords
         }
     }
 
+    /// <summary>Removes a broker's row (it left the fleet for good); false when no broker has that name.</summary>
+    public static async Task<bool> ForgetAsync(ProvisioningDbContext db, string name, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlAsync($"DELETE FROM brokers WHERE name = {name}", cancellationToken) == 1;
+
     /// <summary>Takes a broker out of the release rule (replies stop waiting for it) or puts it back; false when no broker has that name.</summary>
     public static async Task<bool> SetTakenOutAsync(ProvisioningDbContext db, string name, bool takenOut, CancellationToken cancellationToken) =>
         await db.Database.ExecuteSqlAsync($"UPDATE brokers SET taken_out = {takenOut} WHERE name = {name}", cancellationToken) == 1;

@@ -15,7 +15,7 @@ namespace Provisioning.Worker.Cli;
 /// </summary>
 public static class BrokersCommand
 {
-    private const string Usage = "usage: brokers list | out <name> | in <name>   [--json] [--timeout <seconds>]   (--help for more)";
+    private const string Usage = "usage: brokers list | out <name> | in <name> | forget <name>   [--json] [--timeout <seconds>]   (--help for more)";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
@@ -29,9 +29,10 @@ public static class BrokersCommand
         var list = new Command("list", "Every broker that has reported: group, live, heartbeat age, last applied, devices, replies waiting for it.");
         var takeOut = new Command("out", "Replies stop waiting for this broker (maintenance, or a broker known lost); its agent keeps running.") { name };
         var putIn = new Command("in", "Replies wait for this broker again.") { name };
+        var forget = new Command("forget", "Removes a broker that left the fleet for good (its silent alert ends); an agent still running under that name comes back at its next heartbeat.") { name };
         var root = new Command("brokers", "The broker fleet (ConnectionStrings:Provisioning, Brokers:SilenceTimeout from appsettings.json beside the worker and the environment).")
         {
-            list, takeOut, putIn, new HelpOption(),
+            list, takeOut, putIn, forget, new HelpOption(),
         };
         root.Options.Add(json);
         root.Options.Add(timeout);
@@ -44,20 +45,20 @@ public static class BrokersCommand
         }));
         takeOut.SetAction((result, token) => SetAsync(configuration, stdout, stderr, result.GetRequiredValue(name), takenOut: true, result.GetValue(json), result.GetValue(timeout), token));
         putIn.SetAction((result, token) => SetAsync(configuration, stdout, stderr, result.GetRequiredValue(name), takenOut: false, result.GetValue(json), result.GetValue(timeout), token));
-
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        forget.SetAction((result, token) => WithDatabaseAsync(configuration, stderr, "provisioning brokers forget", result.GetValue(timeout), async (database, _) =>
         {
-            foreach (var error in parsed.Errors)
+            var broker = result.GetRequiredValue(name);
+            if (!await database.WriteAsync((db, t) => BrokerRecords.ForgetAsync(db, broker, t), token))
             {
-                await stderr.WriteLineAsync($"error: {error.Message}");
+                await stderr.WriteLineAsync($"error: no broker named '{Shared.SafeText.Ascii(broker)}' has reported (see 'brokers list')");
+                return CommandExitCodes.NotFound;
             }
 
-            await stderr.WriteLineAsync(Usage);
-            return CommandExitCodes.BadInput;
-        }
+            await stdout.WriteLineAsync(result.GetValue(json) ? JsonSerializer.Serialize(new { broker, forgotten = true }, DevicesCommand.Json) : $"broker {broker} forgotten");
+            return CommandExitCodes.Success;
+        }));
 
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        return await CommandRunner.InvokeAsync(root, args, Usage, stdout, stderr, ct);
     }
 
     private static Task<int> SetAsync(IConfiguration configuration, TextWriter stdout, TextWriter stderr, string name, bool takenOut, bool json, double timeout, CancellationToken ct) =>
@@ -75,26 +76,9 @@ public static class BrokersCommand
             return CommandExitCodes.Success;
         });
 
-    private static async Task<int> WithDatabaseAsync(IConfiguration configuration, TextWriter stderr, string applicationName, double timeoutSeconds, Func<OperatorDatabase, TimeSpan, Task<int>> action)
-    {
-        try
-        {
-            var options = CommandOptions.Read<DatabaseOptions>(configuration);
-            var silence = CommandOptions.Read<BrokersOptions>(configuration).SilenceTimeout;
-            await using var database = OperatorDatabase.Open(options, applicationName, TimeSpan.FromSeconds(timeoutSeconds), TimeProvider.System);
-            return await action(database, silence);
-        }
-        catch (InvalidConfigurationException e)
-        {
-            await e.WriteToAsync(stderr);
-            return CommandExitCodes.BadInput;
-        }
-        catch (DatabaseUnavailableException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return CommandExitCodes.Unavailable;
-        }
-    }
+    private static Task<int> WithDatabaseAsync(IConfiguration configuration, TextWriter stderr, string applicationName, double timeoutSeconds, Func<OperatorDatabase, TimeSpan, Task<int>> action) =>
+        CommandRunner.WithDatabaseAsync(configuration, stderr, applicationName, timeoutSeconds, database =>
+            action(database, CommandOptions.Read<BrokersOptions>(configuration).SilenceTimeout));
 
     private static object View(BrokerRecord b) => new
     {
@@ -102,7 +86,7 @@ public static class BrokersCommand
         group = b.Group,
         live = b.Live,
         takenOut = b.TakenOut,
-        heartbeatAgeSeconds = b.HeartbeatAge is { } age ? Math.Round(age.TotalSeconds, 1) : (double?)null,
+        heartbeatAgeSeconds = b.HeartbeatAge is { } age ? Math.Max(0, Math.Round(age.TotalSeconds, 1)) : (double?)null,
         lastAppliedAt = b.AppliedAt,
         devices = b.Devices,
         repliesWaitingForIt = b.Behind,
@@ -115,7 +99,8 @@ public static class BrokersCommand
         foreach (var b in brokers)
         {
             var state = b.TakenOut ? "out" : b.Live ? "live" : "silent";
-            var heartbeat = b.HeartbeatAge is { } age ? $"{age.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ago" : "never";
+            // The database's clock against itself, but a heartbeat may commit a moment after the read began.
+            var heartbeat = b.HeartbeatAge is { } age ? $"{Math.Max(0, age.TotalSeconds).ToString("0.0", CultureInfo.InvariantCulture)} s ago" : "never";
             text.AppendLine(CultureInfo.InvariantCulture, $"{b.Name,-21} {b.Group,-17} {state,-11} {heartbeat,-10} {DevicesCommand.Time(b.AppliedAt),-25} {b.Devices,7}  {b.Behind,7}");
         }
 

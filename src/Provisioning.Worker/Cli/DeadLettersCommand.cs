@@ -57,18 +57,6 @@ public static class DeadLettersCommand
             token));
         purge.SetAction((result, token) => session.RunAsync(result.GetRequiredValue(queue), "purge", (reader, t) => session.PurgeAsync(reader, result.GetValue(purgeIds) ?? [], t), token));
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync($"error: {error.Message}");
-            }
-
-            await stderr.WriteLineAsync("usage: dead-letters list --queue <q> | replay --queue <q> [--message-id <id>]... [--limit <n>] [--dry-run] | purge --queue <q> --message-id <id>...   (--help for more)");
-            return CommandExitCodes.BadInput;
-        }
-
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        return await CommandRunner.InvokeAsync(root, args, "usage: dead-letters list --queue <q> | replay --queue <q> [--message-id <id>]... [--limit <n>] [--dry-run] | purge --queue <q> --message-id <id>...   (--help for more)", stdout, stderr, ct);
     }
 }

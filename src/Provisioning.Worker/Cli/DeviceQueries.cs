@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Provisioning.Worker.Configuration;
 using Provisioning.Worker.Devices;
 
 namespace Provisioning.Worker.Cli;
@@ -123,23 +122,6 @@ internal sealed class DeviceQueries(IConfiguration configuration, TextWriter std
         return problems.Count > 0 ? CommandExitCodes.BadInput : null;
     }
 
-    private async Task<int> WithDatabaseAsync(string applicationName, double timeoutSeconds, Func<OperatorDatabase, Task<int>> action)
-    {
-        try
-        {
-            var options = CommandOptions.Read<DatabaseOptions>(configuration);
-            await using var database = OperatorDatabase.Open(options, applicationName, TimeSpan.FromSeconds(timeoutSeconds), TimeProvider.System);
-            return await action(database);
-        }
-        catch (InvalidConfigurationException e)
-        {
-            await e.WriteToAsync(stderr);
-            return CommandExitCodes.BadInput;
-        }
-        catch (DatabaseUnavailableException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return CommandExitCodes.Unavailable;
-        }
-    }
+    private Task<int> WithDatabaseAsync(string applicationName, double timeoutSeconds, Func<OperatorDatabase, Task<int>> action) =>
+        CommandRunner.WithDatabaseAsync(configuration, stderr, applicationName, timeoutSeconds, action);
 }

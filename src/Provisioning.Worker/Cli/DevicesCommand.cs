@@ -66,19 +66,7 @@ public static class DevicesCommand
         show.SetAction((result, token) => session.ShowAsync(result.GetRequiredValue(tenant), result.GetRequiredValue(device), result.GetValue(json), result.GetValue(timeout), token));
         list.SetAction((result, token) => session.ListAsync(result.GetValue(tenantFilter), result.GetValue(status), result.GetValue(limit), result.GetValue(json), result.GetValue(timeout), token));
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync($"error: {error.Message}");
-            }
-
-            await stderr.WriteLineAsync(Usage);
-            return CommandExitCodes.BadInput;
-        }
-
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        return await CommandRunner.InvokeAsync(root, args, Usage, stdout, stderr, ct);
     }
 
     /// <summary><c>--timeout &lt;seconds&gt;</c>: the bound on every database read (connect included); shared with <c>passwd verify</c>.</summary>

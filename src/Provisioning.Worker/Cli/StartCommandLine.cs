@@ -44,7 +44,7 @@ public static class StartCommandLine
                Provisioning.Worker devices show <tenant> <device> | list [--tenant <t>] [--status active|deleted] [--limit <n>]   [--json]
                Provisioning.Worker passwd set|delete|check|list|verify ...
                Provisioning.Worker dead-letters list|replay|purge --queue <q> ...
-               Provisioning.Worker brokers list | out <name> | in <name>   [--json]
+               Provisioning.Worker brokers list | out <name> | in <name> | forget <name>   [--json]
                Provisioning.Worker tenants list | show <tenantId>   [--json]
                Provisioning.Worker help
         Each command reads the worker's configuration (appsettings.json beside the binary, then the environment) and takes --help.

@@ -45,30 +45,15 @@ public static class TenantsCommand
         list.SetAction((result, token) => PrintAsync(configuration, stdout, stderr, string.Empty, result.GetValue(limit), result.GetValue(json), result.GetValue(timeout), token));
         show.SetAction((result, token) => PrintAsync(configuration, stdout, stderr, result.GetRequiredValue(tenant), 1, result.GetValue(json), result.GetValue(timeout), token));
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync($"error: {error.Message}");
-            }
-
-            await stderr.WriteLineAsync(Usage);
-            return CommandExitCodes.BadInput;
-        }
-
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        return await CommandRunner.InvokeAsync(root, args, Usage, stdout, stderr, ct);
     }
 
-    private static async Task<int> PrintAsync(IConfiguration configuration, TextWriter stdout, TextWriter stderr, string tenantId, int limit, bool json, double timeoutSeconds, CancellationToken ct)
-    {
-        try
+    private static Task<int> PrintAsync(IConfiguration configuration, TextWriter stdout, TextWriter stderr, string tenantId, int limit, bool json, double timeoutSeconds, CancellationToken ct) =>
+        CommandRunner.WithDatabaseAsync(configuration, stderr, "provisioning tenants", timeoutSeconds, async database =>
         {
-            var options = CommandOptions.Read<DatabaseOptions>(configuration);
             var fleet = new BrokerFleet(
                 CommandOptions.Read<BrokersOptions>(configuration),
                 configuration.GetSection(DeviceCredentialOptions.SectionName).Get<DeviceCredentialOptions>() ?? new DeviceCredentialOptions());
-            await using var database = OperatorDatabase.Open(options, "provisioning tenants", TimeSpan.FromSeconds(timeoutSeconds), TimeProvider.System);
             var tenants = await database.ReadAsync((db, token) => TenantRecords.ListAsync(db, tenantId, limit, token), ct);
             var views = tenants.Select(t => new TenantView(t.TenantId, t.Group, Endpoint(fleet, t.Group), t.ActiveDevices, t.Devices, t.PlacedAt)).ToList();
             if (json)
@@ -92,18 +77,7 @@ public static class TenantsCommand
             }
 
             return views.Count == 0 ? CommandExitCodes.NotFound : CommandExitCodes.Success;
-        }
-        catch (InvalidConfigurationException e)
-        {
-            await e.WriteToAsync(stderr);
-            return CommandExitCodes.BadInput;
-        }
-        catch (DatabaseUnavailableException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return CommandExitCodes.Unavailable;
-        }
-    }
+        });
 
     /// <summary>"host:port", or a note when the group is not configured here (the placement outlived the configuration).</summary>
     private static string Endpoint(BrokerFleet fleet, string group) =>

@@ -8,10 +8,12 @@ public sealed class AlertRulesTests
     {
         var rules = await ProcessRunner.RunAsync(RequiredTools.Promtool, ["check", "rules", .. RuleFiles.RuleFilePaths]);
         var config = await ProcessRunner.RunAsync(RequiredTools.Promtool, ["check", "config", Path.Combine(RuleFiles.Directory, "prometheus.yml")]);
+        var fleetConfig = await ProcessRunner.RunAsync(RequiredTools.Promtool, ["check", "config", Path.Combine(RuleFiles.Directory, "prometheus-fleet.yml")]);
 
         Assert.True(rules.ExitCode == 0, rules.ToString());
         Assert.Contains("SUCCESS", rules.Stdout + rules.Stderr, StringComparison.Ordinal);
         Assert.True(config.ExitCode == 0, config.ToString());
+        Assert.True(fleetConfig.ExitCode == 0, fleetConfig.ToString());
     }
 
     [Fact]

@@ -5,7 +5,8 @@ using YamlDotNet.RepresentationModel;
 namespace Provisioning.Worker.IntegrationTests.Containers;
 
 /// <summary>
-/// <c>compose/docker-compose.yml</c> as the tests read it: the services' images, environment, volumes, entrypoint, command,
+/// <c>compose/docker-compose.yml</c> (or another compose file of <c>compose/</c>, such as the fleet's
+/// <c>docker-compose.fleet.yml</c>) as the tests read it: the services' images, environment, volumes, entrypoint, command,
 /// init and pid settings, with <c>${VAR}</c>, <c>${VAR:-default}</c> and <c>$$</c> resolved as Compose resolves them (from
 /// the environment, overridden by the variables given to <see cref="Load"/>). The file stays the one source: the
 /// container tests and the Testcontainers fixture wire what it says, so it cannot drift from what they prove.
@@ -27,10 +28,19 @@ public sealed partial class ComposeFile
     /// <summary>The folder of the file: relative bind mounts start here.</summary>
     public string Directory => System.IO.Path.GetDirectoryName(Path)!;
 
-    /// <summary>The repository's compose file; <paramref name="variables"/> win over the environment (as a shell's would).</summary>
-    public static ComposeFile Load(IReadOnlyDictionary<string, string>? variables = null)
+    /// <summary>The fleet's compose file (docs/fleet.md).</summary>
+    public const string FleetFileName = "docker-compose.fleet.yml";
+
+    /// <summary>The services' names, in the file's order.</summary>
+    public IReadOnlyList<string> ServiceNames => _services.Children.Keys.Select(key => ((YamlScalarNode)key).Value!).ToList();
+
+    /// <summary>
+    /// The repository's compose file (<paramref name="fileName"/> in <c>compose/</c>); <paramref name="variables"/> win over
+    /// the environment (as a shell's would).
+    /// </summary>
+    public static ComposeFile Load(IReadOnlyDictionary<string, string>? variables = null, string fileName = "docker-compose.yml")
     {
-        var path = Find();
+        var path = Find(fileName);
         var yaml = new YamlStream();
         using (var reader = new StreamReader(path, Encoding.UTF8))
         {
@@ -82,18 +92,18 @@ public sealed partial class ComposeFile
             return value ?? string.Empty;
         });
 
-    private static string Find()
+    private static string Find(string fileName)
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            var candidate = System.IO.Path.Combine(directory.FullName, "compose", "docker-compose.yml");
+            var candidate = System.IO.Path.Combine(directory.FullName, "compose", fileName);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new FileNotFoundException($"compose/docker-compose.yml not found above {AppContext.BaseDirectory}");
+        throw new FileNotFoundException($"compose/{fileName} not found above {AppContext.BaseDirectory}");
     }
 
     [GeneratedRegex(@"\$\$|\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?<op>:?-)(?<default>[^}]*))?\}")]
@@ -123,6 +133,50 @@ public sealed class ComposeService(string name, YamlMappingNode node, ComposeFil
 
     public IReadOnlyList<string> Entrypoint => Sequence("entrypoint");
 
+    /// <summary><c>user:</c>, resolved; null when the image's user applies.</summary>
+    public string? User => Scalar("user");
+
+    /// <summary>The services named under <c>depends_on</c> (its long or short form).</summary>
+    public IReadOnlyList<string> DependsOn =>
+        !node.Children.TryGetValue(new YamlScalarNode("depends_on"), out var dependsOn) ? []
+        : dependsOn is YamlMappingNode mapping ? mapping.Children.Keys.Select(key => ((YamlScalarNode)key).Value!).ToList()
+        : ((YamlSequenceNode)dependsOn).Children.Select(item => ((YamlScalarNode)item).Value!).ToList();
+
+    /// <summary>The service's definition as written, unresolved, one canonical line per scalar: equal text, equal service.</summary>
+    public string Definition
+    {
+        get
+        {
+            var text = new StringBuilder();
+            Render(node, string.Empty, text);
+            return text.ToString();
+
+            static void Render(YamlNode item, string path, StringBuilder text)
+            {
+                switch (item)
+                {
+                    case YamlMappingNode mapping:
+                        foreach (var (key, value) in mapping.Children)
+                        {
+                            Render(value, $"{path}/{((YamlScalarNode)key).Value}", text);
+                        }
+
+                        break;
+                    case YamlSequenceNode sequence:
+                        for (var i = 0; i < sequence.Children.Count; i++)
+                        {
+                            Render(sequence.Children[i], $"{path}[{i}]", text);
+                        }
+
+                        break;
+                    case YamlScalarNode scalar:
+                        text.Append(path).Append(" = ").Append(scalar.Value).Append('\n');
+                        break;
+                }
+            }
+        }
+    }
+
     public IReadOnlyList<string> Command => Sequence("command");
 
     /// <summary>The volumes, each (source, target, read-only); a source that starts with '.' is a bind mount relative to the file.</summary>
@@ -133,6 +187,9 @@ public sealed class ComposeService(string name, YamlMappingNode node, ComposeFil
             var source = parts[0].StartsWith('.') ? System.IO.Path.GetFullPath(System.IO.Path.Combine(file.Directory, parts[0])) : parts[0];
             return new ComposeVolume(source, parts[1], parts.Length > 2 && parts[2] == "ro", parts[0].StartsWith('.'));
         }).ToList();
+
+    /// <summary>The ports published, as written and resolved (<c>127.0.0.1:1883:1883</c>).</summary>
+    public IReadOnlyList<string> Ports => Sequence("ports");
 
     /// <summary>The container ports published (<c>host:port:container</c>), as numbers.</summary>
     public IReadOnlyList<ushort> PublishedContainerPorts => Sequence("ports").Select(port => ushort.Parse(port.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture)).ToList();

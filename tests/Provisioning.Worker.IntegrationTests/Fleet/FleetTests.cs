@@ -90,6 +90,10 @@ public sealed class FleetTests(ServiceEndpoints endpoints, ITestOutputHelper out
 
         Assert.False(await CanConnectAsync(world["mqtt-a"].Broker.Port, kept));
 
+        // and an operator who forgets the lost broker no longer sees it, until its agent reports again
+        Assert.Equal(0, (await world.RunCommandAsync("brokers", "forget", "mqtt-b")).ExitCode);
+        Assert.DoesNotContain("mqtt-b", (await world.RunCommandAsync("brokers", "list")).Stdout, StringComparison.Ordinal);
+
         // When: the replica returns
         await gone.Broker.StartAgainAsync();
         await world.StartAgentAsync(gone);
