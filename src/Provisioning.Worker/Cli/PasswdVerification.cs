@@ -60,7 +60,14 @@ internal static class PasswdVerification
             await database.ReadAsync(
                 async (db, token) =>
                 {
+                    // Beside an agent the files hold its group's devices only (Brokers/TenantPlacements.cs): the other
+                    // groups' tenants are not drift.
+                    var group = configuration.GetSection(AgentOptions.SectionName).Get<AgentOptions>()?.Group ?? Brokers.BrokerGroups.Default;
+                    var elsewhere = await db.Database
+                        .SqlQuery<string>($"SELECT tenant_id AS \"Value\" FROM tenant_placements WHERE group_name <> {group}")
+                        .ToListAsync(token);
                     var rows = db.Devices
+                        .Where(d => !elsewhere.Contains(d.TenantId))
                         .Select(d => new DeviceLineSource(d.Username, d.Status == DeviceStatus.Active, d.PasswordHash, d.ChangedXid))
                         .AsAsyncEnumerable();
                     await foreach (var row in rows.WithCancellation(token))

@@ -51,6 +51,22 @@ public sealed class TenantShardTests(ServiceEndpoints endpoints, ITestOutputHelp
             Assert.False(await CanConnectAsync(other.Broker.Port, credential), $"{username} gets into the other group's broker");
         }
 
+        // and 'passwd verify' beside each agent finds its files in step with its group's devices
+        foreach (var replica in world.Replicas)
+        {
+            var verify = await WorkerProcess.RunToExitAsync(["passwd", "verify"], new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__Provisioning"] = world.Database.ConnectionString,
+                ["Agent__Broker"] = replica.Name,
+                ["Agent__Group"] = replica.Group,
+                ["Mosquitto__PasswdFile"] = replica.Broker.PasswdFile,
+                ["Mosquitto__AclFile"] = replica.Broker.AclFile,
+                ["Mosquitto__PidFile"] = replica.Broker.PidFile,
+                ["Mosquitto__ProbeHost"] = "127.0.0.1",
+            });
+            Assert.True(verify.ExitCode == 0, $"passwd verify beside {replica.Name}: exit {verify.ExitCode}\n{verify.Stdout}\n{verify.Stderr}");
+        }
+
         // When: a north device is deleted
         var southReloads = world["mqtt-south"].Broker.LoggedReloads;
         var northReloads = world["mqtt-north"].Broker.LoggedReloads;
