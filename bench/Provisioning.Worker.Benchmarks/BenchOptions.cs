@@ -57,6 +57,15 @@ public sealed record BenchOptions
     /// <summary>Topic authorization: <c>off</c> (no acl_file), <c>pattern</c> (the default rule: one pattern line) or <c>block</c> (a rule that needs one user block per device).</summary>
     public string Topics { get; init; } = TopicModes.Off;
 
+    /// <summary>Broker groups of a fleet (FleetShape.cs): agents beside G × <see cref="Replicas"/> brokers and a central worker; 0: the single worker with its own broker.</summary>
+    public int Groups { get; init; }
+
+    /// <summary>Brokers (each with its agent) per group, when <see cref="Groups"/> ≥ 1.</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>In a fleet, the tenants the seeded devices (and the run's registrations) are spread over; 0: 8 × <see cref="Groups"/>. Without groups every device is the tenant "bench".</summary>
+    public int Tenants { get; init; }
+
     /// <summary>Keep the database, vhost and temp directory after the run (for inspection).</summary>
     public bool Keep { get; init; }
 

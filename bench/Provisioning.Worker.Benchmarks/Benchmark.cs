@@ -26,6 +26,11 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        if (options.Groups > 0)
+        {
+            return await new FleetBenchmark(options, output).RunAsync(cancellationToken);
+        }
+
         var ct = cancellationToken;
         var runId = Guid.NewGuid().ToString("N")[..12];
         var directory = Directory.CreateTempSubdirectory("provisioning-bench-").FullName;

@@ -21,8 +21,9 @@ public sealed record RunResult(string Name, int Events, TimeSpan PublishTime, Ti
 /// <summary>
 /// Publishes <c>DeviceRegistered</c> requests (response address + request id, like an upstream app asking for an
 /// answer), either as fast as the broker confirms them (bounded in-flight) or at a fixed rate, then waits for every reply.
+/// Registration i of a run belongs to <paramref name="tenantOf"/>(i); default: the seeder's one tenant.
 /// </summary>
-public sealed class LoadGenerator(IBus bus, Uri replyAddress, int maxInFlight, TimeSpan stall)
+public sealed class LoadGenerator(IBus bus, Uri replyAddress, int maxInFlight, TimeSpan stall, Func<int, string>? tenantOf = null)
 {
     public async Task<RunResult> RunAsync(string name, IReadOnlyList<string> deviceIds, double? rate, ReplyTracker tracker, Func<string> diagnostics, CancellationToken cancellationToken)
     {
@@ -42,7 +43,7 @@ public sealed class LoadGenerator(IBus bus, Uri replyAddress, int maxInFlight, T
             }
 
             await inFlight.WaitAsync(cancellationToken);
-            publishes.Add(PublishAsync(deviceIds[i], tracker, inFlight, cancellationToken));
+            publishes.Add(PublishAsync(tenantOf?.Invoke(i) ?? Seeder.Tenant, deviceIds[i], tracker, inFlight, cancellationToken));
         }
 
         await Task.WhenAll(publishes);
@@ -52,14 +53,14 @@ public sealed class LoadGenerator(IBus bus, Uri replyAddress, int maxInFlight, T
         return new RunResult(name, deviceIds.Count, published, elapsed, new Stats(tracker.LatenciesMs), tracker.Rejected, tracker.Unexpected);
     }
 
-    private async Task PublishAsync(string deviceId, ReplyTracker tracker, SemaphoreSlim inFlight, CancellationToken cancellationToken)
+    private async Task PublishAsync(string tenantId, string deviceId, ReplyTracker tracker, SemaphoreSlim inFlight, CancellationToken cancellationToken)
     {
         try
         {
             var requestId = NewId.NextGuid();
             tracker.Expect(requestId);
             await bus.Publish(
-                new DeviceRegistered { TenantId = Seeder.Tenant, DeviceId = deviceId, OccurredAt = DateTimeOffset.UtcNow },
+                new DeviceRegistered { TenantId = tenantId, DeviceId = deviceId, OccurredAt = DateTimeOffset.UtcNow },
                 context =>
                 {
                     context.RequestId = requestId;

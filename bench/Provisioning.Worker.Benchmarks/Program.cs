@@ -21,11 +21,14 @@ var telemetryDevices = new Option<int>("--telemetry-devices") { Description = "C
 var fleetSeconds = new Option<double>("--fleet-seconds") { Description = "Length of each fleet-phase window (idle, then during paced provisioning).", DefaultValueFactory = _ => 30 };
 var topics = new Option<string>("--topics") { Description = "Topic authorization: off (no acl_file), pattern (the default rule: one pattern line) or block (a rule with a user block per device).", DefaultValueFactory = _ => TopicModes.Off };
 topics.AcceptOnlyFromAmong(TopicModes.All);
+var groups = new Option<int>("--groups") { Description = "Broker groups of a fleet: G × R brokers, an agent beside each, and a central worker (0: the single worker with its own broker).", DefaultValueFactory = _ => 0 };
+var replicas = new Option<int>("--replicas") { Description = "Brokers (each with an agent) per group, with --groups.", DefaultValueFactory = _ => 1 };
+var tenants = new Option<int>("--tenants") { Description = "With --groups: tenants the devices are spread over, round-robin over the groups (default: 8 × groups). Without groups every device is the tenant 'bench'.", DefaultValueFactory = _ => 0 };
 var keep = new Option<bool>("--keep") { Description = "Keep the database, virtual hosts and temp directory for inspection." };
 
 var root = new RootCommand("Provisioning.Worker benchmark (docs/benchmarks.md): every figure from one run against real RabbitMQ, PostgreSQL and Mosquitto.")
 {
-    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, sessions, telemetryDevices, fleetSeconds, topics, keep,
+    devices, registrations, pacedRate, pacedSeconds, warmupSeconds, idleClients, baselineSample, floorSample, maxInFlight, hashPool, stall, workerDll, workerSettings, skip, sessions, telemetryDevices, fleetSeconds, topics, groups, replicas, tenants, keep,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -50,11 +53,20 @@ root.SetAction(async (result, cancellationToken) =>
         TelemetryDevices = result.GetValue(telemetryDevices),
         FleetDuration = TimeSpan.FromSeconds(result.GetValue(fleetSeconds)),
         Topics = result.GetValue(topics) ?? TopicModes.Off,
+        Groups = result.GetValue(groups),
+        Replicas = result.GetValue(replicas),
+        Tenants = result.GetValue(tenants),
         Keep = result.GetValue(keep),
     };
     if (options.Devices < 1 || options.Registrations < 1 || options.PacedRate <= 0 || options.MaxInFlight < 1 || options.HashPool < 1)
     {
         await Console.Error.WriteLineAsync("bench: --devices, --registrations, --paced-rate, --max-in-flight and --hash-pool must be positive");
+        return 2;
+    }
+
+    if (options.Groups < 0 || options.Replicas < 1 || options.Tenants < 0 || (options.Groups > 0 && options.Tenants is > 0 && options.Tenants < options.Groups))
+    {
+        await Console.Error.WriteLineAsync("bench: --groups must be ≥ 0, --replicas ≥ 1, --tenants ≥ 0 and, with groups, at least one per group");
         return 2;
     }
 

@@ -13,6 +13,9 @@ public sealed class Stats
 
     public int Count => _sorted.Length;
 
+    /// <summary>The values, sorted.</summary>
+    public IReadOnlyList<double> Values => _sorted;
+
     public double Max => _sorted.Length == 0 ? double.NaN : _sorted[^1];
 
     public double Mean => _sorted.Length == 0 ? double.NaN : _sorted.Average();

@@ -11,7 +11,7 @@ namespace Provisioning.Worker.Benchmarks;
 /// </summary>
 public sealed partial class WorkerLog : IAsyncDisposable
 {
-    private static readonly string[] _readyMarks = ["Passwd projection applied", "Application started", "Bus started"];
+    private static readonly string[] _readyMarks = ["Passwd projection of broker", "Application started", "Bus started"];
 
     private readonly StreamWriter _log;
     private readonly Lock _lock = new();
