@@ -40,7 +40,7 @@ public sealed class FleetBenchmark(BenchOptions options, TextWriter output)
             throw new FileNotFoundException($"The worker is not at {workerDll}; build it or pass --worker-dll.", workerDll);
         }
 
-        var iterations = Setting("Mosquitto__HashIterations") ?? new MosquittoOptions().HashIterations;
+        var iterations = Setting("Mosquitto__HashIterations") ?? new DeviceCredentialOptions().HashIterations;
         using var services = BenchServices.FromEnvironment();
         FleetShape? shape = null;
         IBusControl? bus = null;
