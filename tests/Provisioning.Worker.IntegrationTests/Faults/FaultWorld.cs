@@ -12,7 +12,7 @@ namespace Provisioning.Worker.IntegrationTests.Faults;
 /// upstream app's bus with its reply queue, and a watch on the passwd file's mode. It keeps every log it saw, for
 /// the diagnostics and for the password grep.
 /// </summary>
-public sealed class FaultWorld : IAsyncDisposable
+public sealed class FaultWorld : IInvariantWorld, IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
     private readonly List<string> _finishedLogs = [];
@@ -57,6 +57,8 @@ public sealed class FaultWorld : IAsyncDisposable
     public QueueInspector Queues { get; }
 
     public PasswdModeWatcher ModeWatcher { get; }
+
+    public IReadOnlyList<(MosquittoBroker Broker, PasswdModeWatcher ModeWatcher)> Brokers => [(Broker, ModeWatcher)];
 
     /// <summary>Worker processes that are running (or were not yet reaped).</summary>
     public IReadOnlyList<WorkerProcess> Workers => _workers;

@@ -57,7 +57,7 @@ public static class InvariantChecker
     public static readonly string[] InputQueues = ["device-registered", "device-deleted"];
     public static readonly string[] ErrorQueues = ["device-registered_error", "device-deleted_error"];
 
-    public static async Task<ScenarioFigures> CheckAsync(FaultWorld world, string scenario, int faults, IReadOnlyCollection<PublishedMessage> published, TimeSpan elapsed, CheckOptions? options = null)
+    public static async Task<ScenarioFigures> CheckAsync(IInvariantWorld world, string scenario, int faults, IReadOnlyCollection<PublishedMessage> published, TimeSpan elapsed, CheckOptions? options = null)
     {
         options ??= new CheckOptions();
         var problems = new List<string>();
@@ -120,127 +120,147 @@ public static class InvariantChecker
             }
         }
 
-        // 1. and 2. per device, against the file, the hashes and the real broker
-        var lines = ReadLines(world.Broker.PasswdFile);
-        var processed = messages.Values.Where(m => repliesByInitiator[m.Id].Any()).ToList();
+        // 1., 2., 3. and 5., on every broker that must hold the devices (each replica of a fleet)
         var active = 0;
         var deleted = 0;
         var connects = 0;
-        foreach (var device in processed.GroupBy(m => m.Username))
+        foreach (var (broker, modeWatcher) in world.Brokers)
         {
-            var final = device.MaxBy(m => m.OccurredAt)!;
-            // In arrival order, duplicates (a reply sent again after a crash) included: the device acts on the last one it got.
-            var received = arrivals
-                .Where(r => r.Type == nameof(CredentialsIssued) && r.TenantId == final.TenantId && r.DeviceId == final.DeviceId)
-                .ToList();
-            var issued = received.DistinctBy(r => r.MessageId).Select(r => r.Issued).ToList();
-            var deviceLines = lines.Where(l => l.Username == device.Key).ToList();
-            if (final.IsRegistration)
+            var allProblems = problems;
+            problems = [];
+            var (activeHere, deletedHere, connectsHere) = (0, 0, 0);
+            // 1. and 2. per device, against the file, the hashes and the real broker
+            var lines = ReadLines(broker.PasswdFile);
+            var processed = messages.Values.Where(m => repliesByInitiator[m.Id].Any()).ToList();
+            foreach (var device in processed.GroupBy(m => m.Username))
             {
-                active++;
-                if (deviceLines.Count != 1)
+                var final = device.MaxBy(m => m.OccurredAt)!;
+                // In arrival order, duplicates (a reply sent again after a crash) included: the device acts on the last one it got.
+                var received = arrivals
+                    .Where(r => r.Type == nameof(CredentialsIssued) && r.TenantId == final.TenantId && r.DeviceId == final.DeviceId)
+                    .ToList();
+                var issued = received.DistinctBy(r => r.MessageId).Select(r => r.Issued).ToList();
+                var deviceLines = lines.Where(l => l.Username == device.Key).ToList();
+                if (final.IsRegistration)
                 {
-                    problems.Add($"{device.Key} is registered but has {deviceLines.Count} passwd lines");
-                    continue;
-                }
-
-                var working = issued.Where(i => MosquittoPasswordHash.Verify(i.Password, deviceLines[0].Hash)).ToList();
-                if (working.Count != 1)
-                {
-                    problems.Add($"{device.Key} is registered; {working.Count} of its {issued.Count} delivered credentials match its line (exactly one must)");
-                    continue;
-                }
-
-                if (received[^1].Issued.Password != working[0].Password)
-                {
-                    problems.Add($"{device.Key}: the credential that works (issued {working[0].IssuedAt:O}) is not the last one the device received (issued {received[^1].Issued.IssuedAt:O})");
-                }
-
-                if (issued.Any(i => i.IssuedAt > working[0].IssuedAt))
-                {
-                    problems.Add($"{device.Key}: a rotated-out credential carries a later issuedAt than the one that works");
-                }
-
-                connects++;
-                if (!await world.Broker.CanConnectAsync(working[0].Username, working[0].Password))
-                {
-                    problems.Add($"{device.Key}: the broker refuses the device's current credential");
-                }
-                else if (world.Broker.HasAclFile)
-                {
-                    connects++;
-                    problems.AddRange(await CheckTopicsAsync(world, working[0]));
-                }
-
-                foreach (var old in issued.Where(i => i.Password != working[0].Password))
-                {
-                    connects++;
-                    if (await world.Broker.CanConnectAsync(old.Username, old.Password))
+                    activeHere++;
+                    if (deviceLines.Count != 1)
                     {
-                        problems.Add($"{device.Key}: the broker still accepts a rotated-out credential issued at {old.IssuedAt:O}");
+                        problems.Add($"{device.Key} is registered but has {deviceLines.Count} passwd lines");
+                        continue;
+                    }
+
+                    var working = issued.Where(i => MosquittoPasswordHash.Verify(i.Password, deviceLines[0].Hash)).ToList();
+                    if (working.Count != 1)
+                    {
+                        problems.Add($"{device.Key} is registered; {working.Count} of its {issued.Count} delivered credentials match its line (exactly one must)");
+                        continue;
+                    }
+
+                    if (received[^1].Issued.Password != working[0].Password)
+                    {
+                        problems.Add($"{device.Key}: the credential that works (issued {working[0].IssuedAt:O}) is not the last one the device received (issued {received[^1].Issued.IssuedAt:O})");
+                    }
+
+                    if (issued.Any(i => i.IssuedAt > working[0].IssuedAt))
+                    {
+                        problems.Add($"{device.Key}: a rotated-out credential carries a later issuedAt than the one that works");
+                    }
+
+                    connectsHere++;
+                    if (!await broker.CanConnectAsync(working[0].Username, working[0].Password))
+                    {
+                        problems.Add($"{device.Key}: the broker refuses the device's current credential");
+                    }
+                    else if (broker.HasAclFile)
+                    {
+                        connectsHere++;
+                        problems.AddRange(await CheckTopicsAsync(broker, working[0]));
+                    }
+
+                    foreach (var old in issued.Where(i => i.Password != working[0].Password))
+                    {
+                        connectsHere++;
+                        if (await broker.CanConnectAsync(old.Username, old.Password))
+                        {
+                            problems.Add($"{device.Key}: the broker still accepts a rotated-out credential issued at {old.IssuedAt:O}");
+                        }
+                    }
+                }
+                else
+                {
+                    deletedHere++;
+                    if (deviceLines.Count != 0)
+                    {
+                        problems.Add($"{device.Key} is deleted but still has {deviceLines.Count} passwd lines");
+                    }
+
+                    foreach (var credential in issued)
+                    {
+                        connectsHere++;
+                        if (await broker.CanConnectAsync(credential.Username, credential.Password))
+                        {
+                            problems.Add($"{device.Key} is deleted but the broker accepts a credential issued at {credential.IssuedAt:O}");
+                        }
                     }
                 }
             }
-            else
+
+            foreach (var stray in lines.Where(l => Devices.DeviceIdentity.IsDeviceUsername(l.Username) && !processed.Any(m => m.Username == l.Username)))
             {
-                deleted++;
-                if (deviceLines.Count != 0)
+                problems.Add($"the passwd file has a line for {stray.Username}, which no processed message concerns");
+            }
+
+            // 5. topic authorization: with the default rule the acl_file is the pattern line (every device has the form
+            // tenant/device, so no device needs a block of its own) and the operator's block, kept
+            if (broker.HasAclFile)
+            {
+                var acl = await File.ReadAllTextAsync(broker.AclFile);
+                var blocks = acl.Split('\n').Where(l => l.StartsWith("user ", StringComparison.Ordinal)).Select(l => l[5..]).Where(Devices.DeviceIdentity.IsDeviceUsername).ToList();
+                foreach (var user in blocks.Distinct(StringComparer.Ordinal))
                 {
-                    problems.Add($"{device.Key} is deleted but still has {deviceLines.Count} passwd lines");
+                    problems.Add($"the acl_file has a block for the device {user}, which the pattern line already serves");
                 }
 
-                foreach (var credential in issued)
+                if (!acl.Contains("\npattern readwrite devices/%u/#\n", StringComparison.Ordinal))
                 {
-                    connects++;
-                    if (await world.Broker.CanConnectAsync(credential.Username, credential.Password))
-                    {
-                        problems.Add($"{device.Key} is deleted but the broker accepts a credential issued at {credential.IssuedAt:O}");
-                    }
+                    problems.Add("the acl_file lacks the default rule's pattern line");
+                }
+
+                if (!acl.Contains(PipelineHarness.OperatorAclBlock, StringComparison.Ordinal))
+                {
+                    problems.Add("the operator's acl_file block changed or disappeared");
                 }
             }
-        }
 
-        foreach (var stray in lines.Where(l => Devices.DeviceIdentity.IsDeviceUsername(l.Username) && !processed.Any(m => m.Username == l.Username)))
-        {
-            problems.Add($"the passwd file has a line for {stray.Username}, which no processed message concerns");
-        }
-
-        // 5. topic authorization: with the default rule the acl_file is the pattern line (every device has the form
-        // tenant/device, so no device needs a block of its own) and the operator's block, kept
-        if (world.Broker.HasAclFile)
-        {
-            var acl = await File.ReadAllTextAsync(world.Broker.AclFile);
-            var blocks = acl.Split('\n').Where(l => l.StartsWith("user ", StringComparison.Ordinal)).Select(l => l[5..]).Where(Devices.DeviceIdentity.IsDeviceUsername).ToList();
-            foreach (var user in blocks.Distinct(StringComparer.Ordinal))
+            // 3. operators
+            var file = await File.ReadAllTextAsync(broker.PasswdFile);
+            if (!file.Contains(PipelineHarness.OperatorLine + "\n", StringComparison.Ordinal))
             {
-                problems.Add($"the acl_file has a block for the device {user}, which the pattern line already serves");
+                problems.Add("the operator's line changed or disappeared");
             }
 
-            if (!acl.Contains("\npattern readwrite devices/%u/#\n", StringComparison.Ordinal))
+            foreach (var (user, password) in options.OperatorAccounts.Prepend((PipelineHarness.OperatorUser, PipelineHarness.OperatorPassword)))
             {
-                problems.Add("the acl_file lacks the default rule's pattern line");
+                connectsHere++;
+                if (!await broker.CanConnectAsync(user, password))
+                {
+                    problems.Add($"the operator's account {user} no longer connects");
+                }
             }
 
-            if (!acl.Contains(PipelineHarness.OperatorAclBlock, StringComparison.Ordinal))
+            modeWatcher.CheckNow();
+            problems.AddRange(modeWatcher.Violations);
+            var mode = OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(broker.PasswdFile);
+            if (!Configuration.BrokerTargetOptions.IsStrictEnough(mode))
             {
-                problems.Add("the operator's acl_file block changed or disappeared");
+                problems.Add($"the passwd file's mode is {Convert.ToString((int)mode, 8)}");
             }
-        }
 
-        // 3. operators
-        var file = await File.ReadAllTextAsync(world.Broker.PasswdFile);
-        if (!file.Contains(PipelineHarness.OperatorLine + "\n", StringComparison.Ordinal))
-        {
-            problems.Add("the operator's line changed or disappeared");
-        }
-
-        foreach (var (user, password) in options.OperatorAccounts.Prepend((PipelineHarness.OperatorUser, PipelineHarness.OperatorPassword)))
-        {
-            connects++;
-            if (!await world.Broker.CanConnectAsync(user, password))
-            {
-                problems.Add($"the operator's account {user} no longer connects");
-            }
+            allProblems.AddRange(world.Brokers.Count > 1 ? problems.Select(p => $"broker :{broker.Port}: {p}") : problems);
+            problems = allProblems;
+            (active, deleted) = (activeHere, deletedHere);
+            connects += connectsHere;
         }
 
         // security
@@ -272,14 +292,6 @@ public static class InvariantChecker
             problems.Add($"{deliveredInOutbox} delivered replies are still in the outbox");
         }
 
-        world.ModeWatcher.CheckNow();
-        problems.AddRange(world.ModeWatcher.Violations);
-        var mode = OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(world.Broker.PasswdFile);
-        if (!Configuration.BrokerTargetOptions.IsStrictEnough(mode))
-        {
-            problems.Add($"the passwd file's mode is {Convert.ToString((int)mode, 8)}");
-        }
-
         var figures = new ScenarioFigures(
             scenario,
             messages.Count + options.CheckedElsewhere.Count,
@@ -290,7 +302,7 @@ public static class InvariantChecker
             active,
             deleted,
             connects,
-            world.ModeWatcher.Replacements,
+            world.Brokers.Sum(b => b.ModeWatcher.Replacements),
             Math.Round(elapsed.TotalSeconds, 1));
         world.Output.WriteLine($"{figures}");
         Assert.True(problems.Count == 0, $"{scenario}: {problems.Count} invariant violations:\n{string.Join("\n", problems.Take(40))}\n{figures}\n{world.Diagnostics()}");
@@ -303,10 +315,10 @@ public static class InvariantChecker
     /// outbox has delivered everything; the ids found in the <c>_error</c> queues.
     /// </summary>
     /// <summary>The device's current credential may publish to its own topics (default rule) and not to another device's nor another tenant's.</summary>
-    private static async Task<IReadOnlyList<string>> CheckTopicsAsync(FaultWorld world, CredentialsIssued credential)
+    private static async Task<IReadOnlyList<string>> CheckTopicsAsync(MosquittoBroker broker, CredentialsIssued credential)
     {
         var problems = new List<string>();
-        await using var device = await Topics.MqttDevice.ConnectAsync(world.Broker.Port, credential.Username, credential.Password);
+        await using var device = await Topics.MqttDevice.ConnectAsync(broker.Port, credential.Username, credential.Password);
         if (!await device.PublishAsync($"devices/{credential.TenantId}/{credential.DeviceId}/invariant", "own"))
         {
             problems.Add($"{credential.Username}: the broker denies the device its own topic");
@@ -325,7 +337,7 @@ public static class InvariantChecker
         return problems;
     }
 
-    private static async Task<HashSet<Guid>> SettleAsync(FaultWorld world, ICollection<Guid> ids, TimeSpan timeout)
+    private static async Task<HashSet<Guid>> SettleAsync(IInvariantWorld world, ICollection<Guid> ids, TimeSpan timeout)
     {
         var deadLettered = new HashSet<Guid>();
         var nextPeek = DateTime.MinValue;
@@ -372,7 +384,7 @@ public static class InvariantChecker
     }
 
     /// <summary>For a settle timeout: where the first missing messages are, the queues' depths, the outbox's rows.</summary>
-    private static async Task<string> DescribeStuckAsync(FaultWorld world, IReadOnlyList<Guid> missing)
+    private static async Task<string> DescribeStuckAsync(IInvariantWorld world, IReadOnlyList<Guid> missing)
     {
         var report = new StringBuilder();
         foreach (var queue in InputQueues.Concat(ErrorQueues).Append("upstream-replies"))

@@ -12,7 +12,7 @@ namespace Provisioning.Worker.IntegrationTests.Fleet;
 /// consumes and dispatches and touches no broker file. Builds on the pipeline world's pieces (database, virtual host,
 /// upstream bus, operator account).
 /// </summary>
-public sealed class FleetWorld : IAsyncDisposable
+public sealed class FleetWorld : Faults.IInvariantWorld, IAsyncDisposable
 {
     private readonly ITestOutputHelper _output;
     private readonly List<string> _exitedLogs = [];
@@ -30,6 +30,15 @@ public sealed class FleetWorld : IAsyncDisposable
     }
 
     public TestDatabase Database { get; }
+
+    public ITestOutputHelper Output => _output;
+
+    public string ConnectionString => Database.ConnectionString;
+
+    public Faults.QueueInspector Queues => new(VirtualHost.AmqpUri);
+
+    public IReadOnlyList<(MosquittoBroker Broker, Faults.PasswdModeWatcher ModeWatcher)> Brokers =>
+        Replicas.Select(r => (r.Broker, r.ModeWatcher)).ToList();
 
     public TestVirtualHost VirtualHost { get; }
 
@@ -64,7 +73,7 @@ public sealed class FleetWorld : IAsyncDisposable
                 var broker = await MosquittoBroker.StartAsync(
                     Encoding.UTF8.GetBytes(PipelineHarness.OperatorLine + "\n"),
                     Encoding.UTF8.GetBytes(PipelineHarness.OperatorAclBlock));
-                var replica = new Replica(name, group, broker, FreePort.Next());
+                var replica = new Replica(name, group, broker, FreePort.Next(), new Faults.PasswdModeWatcher(broker.PasswdFile));
                 world.Replicas.Add(replica);
                 await world.StartAgentAsync(replica);
             }
@@ -161,6 +170,23 @@ public sealed class FleetWorld : IAsyncDisposable
     public Task PublishDeletedAsync(string tenantId, string deviceId) =>
         Bus.Publish(new Provisioning.Contracts.DeviceDeleted { TenantId = tenantId, DeviceId = deviceId }, context => context.MessageId = NewId.NextGuid());
 
+    public string AllLogs()
+    {
+        var logs = new StringBuilder();
+        logs.AppendJoin('\n', _exitedLogs);
+        foreach (var central in Centrals)
+        {
+            logs.AppendLine(central.Stdout).AppendLine(central.Stderr);
+        }
+
+        foreach (var replica in Replicas)
+        {
+            logs.AppendLine(replica.Agent?.Stdout).AppendLine(replica.Agent?.Stderr).AppendLine(replica.Broker.Log);
+        }
+
+        return logs.ToString();
+    }
+
     public string Diagnostics()
     {
         var text = new StringBuilder();
@@ -215,6 +241,7 @@ public sealed class FleetWorld : IAsyncDisposable
             }
 
             await replica.Broker.DisposeAsync();
+            replica.ModeWatcher.Dispose();
         }
 
         await Bus.StopAsync();
@@ -223,8 +250,10 @@ public sealed class FleetWorld : IAsyncDisposable
     }
 
     /// <summary>One broker of the fleet: its Mosquitto and the agent beside it.</summary>
-    public sealed class Replica(string name, string group, MosquittoBroker broker, int agentHttpPort)
+    public sealed class Replica(string name, string group, MosquittoBroker broker, int agentHttpPort, Faults.PasswdModeWatcher modeWatcher)
     {
+        public Faults.PasswdModeWatcher ModeWatcher { get; } = modeWatcher;
+
         public string Name { get; } = name;
 
         public string Group { get; } = group;
