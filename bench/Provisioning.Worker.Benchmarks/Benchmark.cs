@@ -13,13 +13,13 @@ namespace Provisioning.Worker.Benchmarks;
 public sealed class Benchmark(BenchOptions options, TextWriter output)
 {
     /// <summary>The runtime's background JIT thread: its CPU is warm-up of a freshly started worker, reported apart.</summary>
-    private const string JitThread = ".NET Tiered Com";
+    internal const string JitThread = ".NET Tiered Com";
 
     /// <summary>
     /// Less log than the tests' broker (no debug lines, no connection messages: thousands of idle clients and a CONNECT
     /// every 10 ms), and a keepalive limit above the idle clients' 10 minutes.
     /// </summary>
-    private static readonly string[] _brokerSettings =
+    internal static readonly string[] BrokerSettings =
         ["log_type error", "log_type warning", "log_type notice", "log_type information", "connection_messages false", "max_keepalive 3600"];
 
     private readonly Report _report = new();
@@ -73,7 +73,7 @@ public sealed class Benchmark(BenchOptions options, TextWriter output)
 
             var brokerDirectory = Directory.CreateDirectory(Path.Combine(directory, "mosquitto")).FullName;
             broker = await MosquittoBroker.StartAsync(
-                new MosquittoBrokerOptions { Directory = brokerDirectory, Acl = options.Topics != TopicModes.Off ? [] : null, Settings = _brokerSettings }, ct);
+                new MosquittoBrokerOptions { Directory = brokerDirectory, Acl = options.Topics != TopicModes.Off ? [] : null, Settings = BrokerSettings }, ct);
             var workerUri = await services.CreateVirtualHostAsync(virtualHost, ct);
             createdHosts.Add(virtualHost);
 

@@ -14,12 +14,6 @@ namespace Provisioning.Worker.Benchmarks;
 /// </summary>
 public sealed class FleetBenchmark(BenchOptions options, TextWriter output)
 {
-    private const string JitThread = ".NET Tiered Com";
-
-    /// <summary>The single-worker run's broker settings (Benchmark.cs).</summary>
-    private static readonly string[] _brokerSettings =
-        ["log_type error", "log_type warning", "log_type notice", "log_type information", "connection_messages false", "max_keepalive 3600"];
-
     private readonly Report _report = new();
 
     private int Tenants => options.Tenants > 0 ? options.Tenants : 8 * options.Groups;
@@ -69,7 +63,7 @@ public sealed class FleetBenchmark(BenchOptions options, TextWriter output)
             createdHost = true;
 
             watch.Restart();
-            shape = await FleetShape.StartAsync(directory, options, _brokerSettings, AgentSettings(connectionString), CentralSettings(connectionString, workerUri, directory), workerDll, TimeSpan.FromMinutes(20), ct);
+            shape = await FleetShape.StartAsync(directory, options, Benchmark.BrokerSettings, AgentSettings(connectionString), CentralSettings(connectionString, workerUri, directory), workerDll, TimeSpan.FromMinutes(20), ct);
             _report.Add("seed", "agents and central ready (full render)", $"{watch.Elapsed.TotalSeconds:0.0} s; passwd file per broker {string.Join(" / ", shape.Brokers.Select(b => $"{b.Name} {new FileInfo(b.Broker.PasswdFile).Length / 1048576.0:0.0} MiB"))}");
             _report.Add("seed", "RSS after start", $"central {ProcFs.StatusMiB(shape.Central!.Id, "VmRSS"):0} MiB, agents {string.Join(" / ", shape.Brokers.Select(b => ProcFs.StatusMiB(b.Agent!.Id, "VmRSS").ToString("0", CultureInfo.InvariantCulture)))} MiB");
 
@@ -172,7 +166,7 @@ public sealed class FleetBenchmark(BenchOptions options, TextWriter output)
         var ownCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var central = shape.Central!;
         var centralCpu = ProcFs.CpuSeconds(central.Id);
-        var centralJit = new ThreadCpuMeter(central.Id, JitThread);
+        var centralJit = new ThreadCpuMeter(central.Id, Benchmark.JitThread);
         var agentsCpu = shape.Brokers.Sum(b => ProcFs.CpuSeconds(b.Agent!.Id));
         var marks = shape.Brokers.Select(b => b.Mark()).ToList();
 

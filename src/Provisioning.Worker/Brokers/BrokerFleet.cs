@@ -21,12 +21,13 @@ public sealed class BrokerFleet
         _endpoints = brokers.IsFleet
             ? new Dictionary<string, BrokerEndpoint>(brokers.Groups, StringComparer.Ordinal)
             : new Dictionary<string, BrokerEndpoint>(StringComparer.Ordinal) { [BrokerGroups.Default] = new() { Host = told.BrokerHost, Port = told.BrokerPort } };
+        Groups = _endpoints.Keys.Order(StringComparer.Ordinal).ToList();
         Pins = brokers.IsFleet ? brokers.Tenants : new Dictionary<string, string>(StringComparer.Ordinal);
         SilenceTimeout = brokers.SilenceTimeout;
     }
 
     /// <summary>The group names, sorted.</summary>
-    public IReadOnlyList<string> Groups => _endpoints.Keys.Order(StringComparer.Ordinal).ToList();
+    public IReadOnlyList<string> Groups { get; }
 
     public IReadOnlyDictionary<string, string> Pins { get; }
 

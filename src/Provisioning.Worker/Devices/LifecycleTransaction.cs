@@ -62,8 +62,7 @@ internal sealed class LifecycleTransaction(
     private OutboxMessage Reply(DeviceEvent cause, LifecycleDecision decision, string? group, DateTimeOffset now)
     {
         var (reply, secret) = decision.Reply is CredentialsIssued issued ? secrets.Conceal(issued, cause.CredentialKey) : (decision.Reply, (byte[]?)null);
-        var row = OutboxRows.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret);
-        return group is null ? row : row.InGroup(group);
+        return OutboxRows.Create(reply, cause.MessageId, cause.Reply, OutboxKey(cause.TenantId), OutboxKey(cause.DeviceId), decision.ReplyAwaitsBroker, now, secret, group);
     }
 
     /// <summary>

@@ -50,7 +50,7 @@ public sealed class OutboxMessage
     public bool AwaitsBroker { get; set; }
 
     /// <summary>The broker group of the device's tenant (Brokers/TenantPlacement.cs).</summary>
-    public string BrokerGroup { get; private set; } = Brokers.BrokerGroups.Default;
+    public string BrokerGroup { get; init; } = Brokers.BrokerGroups.Default;
 
     /// <summary>The id of the transaction that wrote the row and the device change it announces; set by the database.</summary>
     public long ChangeXid { get; init; }
@@ -66,12 +66,4 @@ public sealed class OutboxMessage
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 
     public string? LastError { get; set; }
-
-    /// <summary>This row, awaiting the brokers of <paramref name="group"/>.</summary>
-    public OutboxMessage InGroup(string group)
-    {
-        var copy = (OutboxMessage)MemberwiseClone();
-        copy.BrokerGroup = group;
-        return copy;
-    }
 }

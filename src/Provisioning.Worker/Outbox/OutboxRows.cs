@@ -13,7 +13,8 @@ public static class OutboxRows
     /// <param name="tenantId">With <paramref name="deviceId"/>, the key that keeps the replies to one device in order.</param>
     /// <param name="awaitsBroker">True when the reply announces a change the broker must apply first.</param>
     /// <param name="secret">The reply's password, encrypted (<see cref="Secrets.ReplySecrets"/>); never in <paramref name="message"/>.</param>
-    public static OutboxMessage Create(object message, Guid inReplyTo, ReplyRoute route, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now, byte[]? secret = null) =>
+    /// <param name="group">The broker group of the device's tenant; null (a rejection of ill-formed ids): the default group, no broker waited for.</param>
+    public static OutboxMessage Create(object message, Guid inReplyTo, ReplyRoute route, string tenantId, string deviceId, bool awaitsBroker, DateTimeOffset now, byte[]? secret = null, string? group = null) =>
         new()
         {
             MessageId = NewId.NextGuid(),
@@ -28,6 +29,7 @@ public static class OutboxRows
             CorrelationId = route.CorrelationId,
             InitiatorId = inReplyTo,
             AwaitsBroker = awaitsBroker,
+            BrokerGroup = group ?? Brokers.BrokerGroups.Default,
             CreatedAt = now,
         };
 }
