@@ -259,11 +259,16 @@ public sealed class FleetComposeStackTests : IAsyncLifetime
 
     private static async Task WaitForExitAsync(IContainer container)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (container.State != TestcontainersStates.Exited)
+        // Docker's own wait (GetExitCodeAsync): IContainer.State is what the last inspect saw, and a one-shot container
+        // that exited after it never looked exited (CI saw this flake).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{container.Name} did not exit within 60 s");
-            await Task.Delay(200);
+            await container.GetExitCodeAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"{container.Name} did not exit within 60 s");
         }
     }
 
